@@ -1,0 +1,215 @@
+package wire
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Frame types, server to client.
+const (
+	TypeWelcome  = "welcome"
+	TypePong     = "pong"
+	TypeResult   = "result"
+	TypeError    = "error"
+	TypePresence = "presence"
+	TypeService  = "service"
+	TypeStatuses = "statuses"
+	TypeNotice   = "notice"
+)
+
+// StatusDisabled is how every status reads while the service is disabled.
+const StatusDisabled = "disabled"
+
+// User is the signed-in user, as told in welcome.
+type User struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Admin bool   `json:"admin"`
+}
+
+// Service is the presence service's state, in welcome, admin results and
+// service events.
+type Service struct {
+	State       string  `json:"state"`  // "enabled" or "disabled"
+	Reason      *string `json:"reason"` // null, "connection_limit" or "admin"
+	Connections int     `json:"connections"`
+	Limit       *int    `json:"limit"` // null on the enterprise edition
+	Edition     string  `json:"edition"`
+}
+
+// Self is the signed-in user's own status.
+type Self struct {
+	Status string  `json:"status"` // effective status, or "disabled"
+	Manual string  `json:"manual"`
+	Text   string  `json:"text"`
+	Custom *string `json:"custom"`
+}
+
+// CustomStatus is an admin-defined status.
+type CustomStatus struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Presence string `json:"presence"`
+}
+
+// Entry is one user's presence, in presence events and snapshots.
+type Entry struct {
+	ID       string     `json:"id"`
+	Status   string     `json:"status"`
+	Text     string     `json:"text"`
+	Custom   *string    `json:"custom"`
+	Since    *time.Time `json:"since"`
+	LastSeen *time.Time `json:"last_seen"`
+}
+
+// Welcome answers a good hello.
+type Welcome struct {
+	Type        string         `json:"type"`
+	ID          string         `json:"id,omitempty"`
+	Session     string         `json:"session"`
+	User        User           `json:"user"`
+	Service     Service        `json:"service"`
+	Self        Self           `json:"self"`
+	Statuses    []CustomStatus `json:"statuses"`
+	HeartbeatMS int64          `json:"heartbeat_ms"`
+	IdleLimitMS int64          `json:"idle_limit_ms"`
+}
+
+// Pong answers ping.
+type Pong struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// ErrorFrame answers a command that failed.
+type ErrorFrame struct {
+	Type    string `json:"type"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Result answers a command that succeeded. The fields a command has to say
+// are set; the rest are left out.
+type Result struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+	OK   bool   `json:"ok"`
+
+	Users    *[]Entry        `json:"users,omitempty"`    // subscribe, unsubscribe, query
+	Self     *Self           `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
+	Prefs    *Prefs          `json:"prefs,omitempty"`    // set_prefs
+	Status   *CustomStatus   `json:"status,omitempty"`   // admin.statuses.create, update, delete
+	Items    *[]CustomStatus `json:"items,omitempty"`    // admin.statuses.list
+	Total    *int            `json:"total,omitempty"`    // admin.statuses.list
+	Service  *Service        `json:"service,omitempty"`  // admin.service, admin.stats
+	Settings *Settings       `json:"settings,omitempty"` // admin.settings
+	*Stats
+}
+
+// Prefs are a user's own idle preferences.
+type Prefs struct {
+	IdleLimitS int  `json:"idle_limit_s"` // 0: the workspace default
+	AutoAway   bool `json:"auto_away"`
+}
+
+// Settings are the workspace settings.
+type Settings struct {
+	IdleLimitS int `json:"idle_limit_s"`
+}
+
+// Stats is the body of the admin.stats result.
+type Stats struct {
+	Connections  int        `json:"connections"`
+	Peak         int        `json:"peak"`
+	UsersOnline  int        `json:"users_online"`
+	Limit        *int       `json:"limit"`
+	Edition      string     `json:"edition"`
+	ServiceSince *time.Time `json:"service_since"`
+}
+
+// Presence carries the latest state of users that changed.
+type Presence struct {
+	Type  string  `json:"type"`
+	Users []Entry `json:"users"`
+}
+
+// ServiceEvent tells every connection that the service changed state.
+type ServiceEvent struct {
+	Type        string  `json:"type"`
+	State       string  `json:"state"`
+	Reason      *string `json:"reason"`
+	Connections int     `json:"connections"`
+	Limit       *int    `json:"limit"`
+}
+
+// StatusesEvent tells every connection that the custom status catalog changed.
+type StatusesEvent struct {
+	Type   string       `json:"type"`
+	Op     string       `json:"op"` // "created", "updated" or "deleted"
+	Status CustomStatus `json:"status"`
+}
+
+// Notice tells admins something they should act on.
+type Notice struct {
+	Type        string `json:"type"`
+	Level       string `json:"level"` // "info", "warning" or "critical"
+	Code        string `json:"code"`  // e.g. "connection_limit", "limit_80", "limit_95", "ready_to_enable"
+	Message     string `json:"message"`
+	Connections int    `json:"connections"`
+	Limit       *int   `json:"limit"`
+}
+
+// Frame is any server frame: the union of their fields, for clients to
+// decode into.
+type Frame struct {
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	OK      bool   `json:"ok"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+
+	Session     string         `json:"session"`
+	User        User           `json:"user"`
+	Service     *Service       `json:"service"`
+	Self        *Self          `json:"self"`
+	Statuses    []CustomStatus `json:"statuses"`
+	HeartbeatMS int64          `json:"heartbeat_ms"`
+	IdleLimitMS int64          `json:"idle_limit_ms"`
+
+	Users    []Entry        `json:"users"`
+	Prefs    *Prefs         `json:"prefs"`
+	Status   *CustomStatus  `json:"status"`
+	Items    []CustomStatus `json:"items"`
+	Total    int            `json:"total"`
+	Settings *Settings      `json:"settings"`
+
+	Connections  int        `json:"connections"`
+	Peak         int        `json:"peak"`
+	UsersOnline  int        `json:"users_online"`
+	Limit        *int       `json:"limit"`
+	Edition      string     `json:"edition"`
+	ServiceSince *time.Time `json:"service_since"`
+
+	State  string  `json:"state"`
+	Reason *string `json:"reason"`
+	Op     string  `json:"op"`
+	Level  string  `json:"level"`
+}
+
+// DecodeFrame parses one server frame.
+func DecodeFrame(b []byte) (Frame, error) {
+	var f Frame
+	err := json.Unmarshal(b, &f)
+	return f, err
+}
+
+// Encode marshals a server frame. Frames are plain structs of strings,
+// numbers and times, so it cannot fail; it panics if it does.
+func Encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("wire: encode: " + err.Error())
+	}
+	return b
+}
