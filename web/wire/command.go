@@ -67,6 +67,8 @@ type Command struct {
 	Query    string `json:"query,omitempty"`
 	Offset   int    `json:"offset,omitempty"`
 	Limit    int    `json:"limit,omitempty"`
+
+	ResetPeak bool `json:"reset_peak,omitempty"` // admin.stats: reset the recorded peak first
 }
 
 // Decode parses one client frame. A frame that is not a JSON object, has an

@@ -1,0 +1,95 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/presenced/presenced/presence"
+)
+
+// Command is a request a connection makes of the hub: one of the types
+// below. Fields are already checked for shape by the caller (the wire
+// decoder); the hub checks meaning (roles, existence, limits).
+type Command interface{ command() }
+
+// The commands. Ids and names are as the client sent them.
+type (
+	// Activity: the connection is in use; it is online again.
+	Activity struct{}
+	// Idle: the connection is idle; it is away now.
+	Idle struct{}
+	// SetStatus sets the manual status and text, and clears the custom id.
+	SetStatus struct {
+		Manual presence.Status
+		Text   string
+	}
+	// SetCustomStatus picks a custom status.
+	SetCustomStatus struct{ Custom string }
+	// SetPrefs changes the user's own idle preferences; nil leaves a field.
+	SetPrefs struct {
+		IdleLimit *time.Duration
+		AutoAway  *bool
+	}
+	// Subscribe to users' presence, or to everyone's with All.
+	Subscribe struct {
+		Users []string
+		All   bool
+	}
+	// Unsubscribe from users, or from everything with All.
+	Unsubscribe struct {
+		Users []string
+		All   bool
+	}
+	// Query users' presence once.
+	Query struct{ Users []string }
+	// AdminStats asks for the workspace's figures; ResetPeak first sets
+	// the recorded peak to the current count.
+	AdminStats struct{ ResetPeak bool }
+	// AdminService turns the presence service on or off.
+	AdminService struct{ Enabled bool }
+	// ListStatuses pages through the custom statuses whose name contains
+	// Query.
+	ListStatuses struct {
+		Query         string
+		Offset, Limit int
+	}
+	// CreateStatus adds a custom status.
+	CreateStatus struct {
+		Name     string
+		Presence presence.Status
+	}
+	// UpdateStatus renames or re-ties a custom status.
+	UpdateStatus struct {
+		ID       string
+		Name     string
+		Presence presence.Status
+	}
+	// DeleteStatus removes a custom status.
+	DeleteStatus struct{ ID string }
+	// AdminSettings changes the workspace's default idle limit.
+	AdminSettings struct{ IdleLimit time.Duration }
+)
+
+func (Activity) command()        {}
+func (Idle) command()            {}
+func (SetStatus) command()       {}
+func (SetCustomStatus) command() {}
+func (SetPrefs) command()        {}
+func (Subscribe) command()       {}
+func (Unsubscribe) command()     {}
+func (Query) command()           {}
+func (AdminStats) command()      {}
+func (AdminService) command()    {}
+func (ListStatuses) command()    {}
+func (CreateStatus) command()    {}
+func (UpdateStatus) command()    {}
+func (DeleteStatus) command()    {}
+func (AdminSettings) command()   {}
+
+// adminOnly reports whether cmd needs the admin role.
+func adminOnly(cmd Command) bool {
+	switch cmd.(type) {
+	case AdminStats, AdminService, ListStatuses, CreateStatus, UpdateStatus, DeleteStatus, AdminSettings:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package hub owns the live state of a workspace: every connection, every
+// user's presence, who subscribes to whom, the custom status catalog, the
+// presence service switch and the connection limit.
+//
+// One goroutine (Run) owns all of it. Callers send typed commands into its
+// inbox (Connect, Disconnect, Do) and never wait for the hub after it stops;
+// answers and events come back through each connection's Sink, whose methods
+// the hub calls from its goroutine and which must never block. The hub never
+// waits on a socket or on the store: durable writes go through a writer
+// goroutine, and their outcome comes back to the inbox as a command.
+//
+// Time comes from package time; tests run the hub under testing/synctest.
+package hub

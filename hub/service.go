@@ -1,0 +1,150 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/presenced/presenced/store"
+)
+
+// warnAt are the percentages of the limit at which admins are warned, once
+// per crossing. A warning is re-armed when the count falls 5 % of the limit
+// below its threshold, so a count that wobbles around it does not spam.
+var warnAt = []int{80, 95}
+
+func (h *Hub) serviceNow() Service {
+	return Service{
+		Enabled:     h.service.Enabled,
+		Reason:      h.service.Reason,
+		Since:       h.service.Since,
+		Connections: len(h.conns),
+		Limit:       h.cfg.Limit,
+		Edition:     h.cfg.Edition,
+	}
+}
+
+// countRose applies the limit after a connection made the count n, before
+// that connection is in h.conns. It returns the notices it sent admins.
+func (h *Hub) countRose(n int, now time.Time) []*Notice {
+	if n > h.peak {
+		h.peak = n
+		h.writer.raisePeak(n)
+	}
+	limit := h.cfg.Limit
+	if limit == 0 {
+		return nil
+	}
+	var sent []*Notice
+	for _, pct := range warnAt {
+		if n >= threshold(limit, pct) && !h.warned[pct] {
+			h.warned[pct] = true
+			sent = append(sent, h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
+				Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
+					n, limit, n*100/limit, limit),
+				Connections: n, Limit: limit}))
+		}
+	}
+	if n > limit && h.service.Enabled {
+		h.readyMsg = false
+		h.setService(store.Service{Enabled: false, Reason: ReasonConnectionLimit, Since: now}, n)
+		h.writer.putService(h.service)
+		sent = append(sent, h.notify(&Notice{Level: "critical", Code: ReasonConnectionLimit,
+			Message: fmt.Sprintf("Presence is off: the workspace reached %d connections, over the free edition's limit of %d, so everyone sees every status as disabled. Once fewer than %d connections are open, turn it back on in Administration > Workspace > User Status, or move to the enterprise edition, which has no limit.",
+				n, limit, limit),
+			Connections: n, Limit: limit}))
+	}
+	return sent
+}
+
+// countFell re-arms warnings and tells admins when a tripped service can be
+// turned on again, after a connection left.
+func (h *Hub) countFell() {
+	limit, n := h.cfg.Limit, len(h.conns)
+	if limit == 0 {
+		return
+	}
+	for _, pct := range warnAt {
+		if n < threshold(limit, pct)-max(1, limit/20) {
+			h.warned[pct] = false
+		}
+	}
+	if !h.service.Enabled && h.service.Reason == ReasonConnectionLimit && n < limit && !h.readyMsg {
+		h.readyMsg = true
+		h.notify(&Notice{Level: "info", Code: "ready_to_enable",
+			Message:     fmt.Sprintf("The workspace is back under its limit (%d of %d connections): presence can be turned on again in Administration > Workspace > User Status.", n, limit),
+			Connections: n, Limit: limit})
+	}
+}
+
+// threshold is pct percent of limit, rounded up.
+func threshold(limit, pct int) int {
+	return (limit*pct + 99) / 100
+}
+
+// notify sends n to every admin connection and returns it.
+func (h *Hub) notify(n *Notice) *Notice {
+	for _, c := range h.conns {
+		if c.admin {
+			c.sink.Send(n)
+		}
+	}
+	return n
+}
+
+// setService switches the service and tells every connection; n is the
+// connection count to report. Turning it on sends every subscriber a fresh
+// snapshot, since no change went out while it was off.
+func (h *Hub) setService(s store.Service, n int) {
+	h.service = s
+	sv := h.serviceNow()
+	sv.Connections = n
+	h.broadcast(&ServiceChanged{Service: sv})
+	if !s.Enabled {
+		return
+	}
+	for _, c := range h.conns {
+		if c.subAll {
+			// Every user, offline ones too: a client that showed them
+			// disabled needs their real state now.
+			for _, u := range h.users {
+				c.sink.Presence(h.entry(u))
+			}
+		}
+		for uid := range c.subs {
+			if u := h.users[uid]; u != nil {
+				c.sink.Presence(h.entry(u))
+			}
+		}
+	}
+}
+
+// adminService turns the service on or off for an admin. The change counts
+// only once the store has it, so a restart keeps it.
+func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
+	if enabled == h.service.Enabled {
+		reply(ServiceResult{Service: h.serviceNow()}, nil)
+		return
+	}
+	if enabled && h.cfg.Limit > 0 && len(h.conns) >= h.cfg.Limit {
+		reply(nil, errorf(CodeOverLimit,
+			"the workspace has %d connections and the free edition allows %d: presence can be turned on once fewer than %d are open",
+			len(h.conns), h.cfg.Limit, h.cfg.Limit))
+		return
+	}
+	s := store.Service{Enabled: enabled, Since: time.Now()}
+	if !enabled {
+		s.Reason = ReasonAdmin
+	}
+	h.writer.do(job{
+		write: func(ctx context.Context) error { return h.cfg.Store.PutService(ctx, s) },
+		done: func(err error) {
+			if err != nil {
+				reply(nil, storeError(err, ""))
+				return
+			}
+			h.setService(s, len(h.conns))
+			reply(ServiceResult{Service: h.serviceNow()}, nil)
+		},
+	})
+}

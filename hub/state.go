@@ -1,0 +1,161 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
+	"github.com/presenced/presenced/store"
+)
+
+// conn is one live connection.
+type conn struct {
+	id         ConnID
+	user       *user
+	admin      bool
+	sink       Sink
+	away       bool
+	lastActive time.Time
+	idleAt     time.Time // zero: not in the idle heap
+	heapIndex  int       // index in the idle heap, -1 when not in it
+	subs       map[string]struct{}
+	subAll     bool
+}
+
+// user is everything the hub knows of one user. Users stay in memory once
+// seen: a workspace's users fit, and it keeps since and last_seen.
+type user struct {
+	id     string
+	rec    store.User
+	conns  map[ConnID]*conn
+	online int // conns that are online; the rest are away
+	status presence.Status
+	since  time.Time // when status last changed; zero: never seen
+}
+
+// user returns the user with id, creating it in its default state.
+func (h *Hub) user(id string) *user {
+	u := h.users[id]
+	if u == nil {
+		u = &user{id: id, rec: store.NewUser(id), conns: map[ConnID]*conn{}}
+		h.users[id] = u
+	}
+	return u
+}
+
+func (u *user) live() presence.Conns {
+	return presence.Conns{Online: u.online, Away: len(u.conns) - u.online}
+}
+
+func (u *user) holding() status.Holding {
+	return status.Holding{Manual: u.rec.Manual, Text: u.rec.Text, Custom: u.rec.Custom}
+}
+
+func (u *user) hold(hd status.Holding) {
+	u.rec.Manual, u.rec.Text, u.rec.Custom = hd.Manual, hd.Text, hd.Custom
+}
+
+// follow brings u's custom status in line with the catalog. It reports
+// whether anything changed.
+func (h *Hub) follow(u *user) bool {
+	old := u.holding()
+	hd := h.catalog.Follow(old)
+	u.hold(hd)
+	return hd != old
+}
+
+// entry is u as subscribers see it now.
+func (h *Hub) entry(u *user) Entry {
+	if !h.service.Enabled {
+		return Entry{User: u.id, Disabled: true}
+	}
+	e := Entry{User: u.id, Status: u.status, Text: u.rec.Text, Custom: u.rec.Custom, Since: u.since, LastSeen: u.rec.LastSeen}
+	if len(u.conns) > 0 && u.status != presence.Offline {
+		// Connected and visible: seen now. An invisible user keeps the
+		// last_seen of the disconnect before, so nothing gives them away.
+		e.LastSeen = time.Now()
+	}
+	return e
+}
+
+func (h *Hub) self(u *user) Self {
+	return Self{Status: u.status, Disabled: !h.service.Enabled, Manual: u.rec.Manual, Text: u.rec.Text, Custom: u.rec.Custom}
+}
+
+// changed recomputes u's effective status after a change to its connections
+// or its holding, and tells subscribers if what they see changed.
+// textChanged says the text or custom id changed too.
+func (h *Hub) changed(u *user, textChanged bool, now time.Time) {
+	st := presence.Effective(u.rec.Manual, u.live())
+	if st == u.status && !textChanged {
+		return
+	}
+	if st != u.status {
+		u.status = st
+		u.since = now
+	}
+	h.fanOut(u)
+}
+
+// fanOut hands u's new state to everyone subscribed to it. Nothing goes out
+// while the service is disabled: a fresh snapshot follows when it is back.
+func (h *Hub) fanOut(u *user) {
+	if !h.service.Enabled {
+		return
+	}
+	e := h.entry(u)
+	for id, c := range h.watchers[u.id] {
+		if _, all := h.allSubs[id]; !all {
+			c.sink.Presence(e)
+		}
+	}
+	for _, c := range h.allSubs {
+		c.sink.Presence(e)
+	}
+}
+
+// Tally counts live users by what others see: Online, Away and Busy, and
+// Invisible for users connected with manual status offline.
+type Tally struct {
+	Connections        int
+	Online, Away, Busy int
+	Invisible          int
+}
+
+func (h *Hub) tally() Tally {
+	t := Tally{Connections: len(h.conns)}
+	for _, u := range h.users {
+		if len(u.conns) == 0 {
+			continue
+		}
+		switch u.status {
+		case presence.Online:
+			t.Online++
+		case presence.Away:
+			t.Away++
+		case presence.Busy:
+			t.Busy++
+		default:
+			t.Invisible++
+		}
+	}
+	return t
+}
+
+// Tally returns the hub's figures now, or false if the hub has stopped or
+// ctx ends first.
+func (h *Hub) Tally(ctx context.Context) (Tally, bool) {
+	ch := make(chan Tally, 1)
+	if !h.post(func() { ch <- h.tally() }) {
+		return Tally{}, false
+	}
+	select {
+	case t := <-ch:
+		return t, true
+	case <-ctx.Done():
+		return Tally{}, false
+	case <-h.done:
+		return Tally{}, false
+	}
+}

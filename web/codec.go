@@ -1,0 +1,205 @@
+package web
+
+import (
+	"time"
+
+	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
+	"github.com/presenced/presenced/web/wire"
+)
+
+// command turns a decoded frame into a hub command. The frame has passed
+// wire.Decode, so its fields have the right shape.
+func command(c wire.Command) hub.Command {
+	switch c.Type {
+	case wire.TypeActivity:
+		return hub.Activity{}
+	case wire.TypeIdle:
+		return hub.Idle{}
+	case wire.TypeSetStatus:
+		st, _ := presence.ParseStatus(c.Status)
+		cmd := hub.SetStatus{Manual: st}
+		if c.Text != nil {
+			cmd.Text = *c.Text
+		}
+		return cmd
+	case wire.TypeSetCustomStatus:
+		return hub.SetCustomStatus{Custom: c.Custom}
+	case wire.TypeSetPrefs:
+		cmd := hub.SetPrefs{AutoAway: c.AutoAway}
+		if c.IdleLimitS != nil {
+			d := time.Duration(*c.IdleLimitS) * time.Second
+			cmd.IdleLimit = &d
+		}
+		return cmd
+	case wire.TypeSubscribe:
+		return hub.Subscribe{Users: c.Users, All: c.All}
+	case wire.TypeUnsubscribe:
+		return hub.Unsubscribe{Users: c.Users, All: c.All}
+	case wire.TypeQuery:
+		return hub.Query{Users: c.Users}
+	case wire.TypeAdminStats:
+		return hub.AdminStats{ResetPeak: c.ResetPeak}
+	case wire.TypeAdminService:
+		return hub.AdminService{Enabled: *c.Enabled}
+	case wire.TypeAdminList:
+		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: c.Limit}
+	case wire.TypeAdminCreate:
+		p, _ := presence.ParseStatus(c.Presence)
+		return hub.CreateStatus{Name: c.Name, Presence: p}
+	case wire.TypeAdminUpdate:
+		p, _ := presence.ParseStatus(c.Presence)
+		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p}
+	case wire.TypeAdminDelete:
+		return hub.DeleteStatus{ID: c.Custom}
+	case wire.TypeAdminSettings:
+		return hub.AdminSettings{IdleLimit: time.Duration(*c.IdleLimitS) * time.Second}
+	}
+	return nil
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	return &t
+}
+
+func entry(e hub.Entry) wire.Entry {
+	if e.Disabled {
+		return wire.Entry{ID: e.User, Status: wire.StatusDisabled}
+	}
+	return wire.Entry{ID: e.User, Status: e.Status.String(), Text: e.Text, Custom: optString(e.Custom),
+		Since: optTime(e.Since), LastSeen: optTime(e.LastSeen)}
+}
+
+func entries(es []hub.Entry) []wire.Entry {
+	out := make([]wire.Entry, len(es))
+	for i, e := range es {
+		out[i] = entry(e)
+	}
+	return out
+}
+
+func self(s hub.Self) wire.Self {
+	st := s.Status.String()
+	if s.Disabled {
+		st = wire.StatusDisabled
+	}
+	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom)}
+}
+
+func service(s hub.Service) wire.Service {
+	w := wire.Service{State: "enabled", Connections: s.Connections, Edition: string(s.Edition)}
+	if !s.Enabled {
+		w.State = "disabled"
+		w.Reason = optString(s.Reason)
+	}
+	if s.Limit > 0 {
+		l := s.Limit
+		w.Limit = &l
+	}
+	return w
+}
+
+func custom(c status.Custom) wire.CustomStatus {
+	return wire.CustomStatus{ID: c.ID, Name: c.Name, Presence: c.Presence.String()}
+}
+
+func customs(cs []status.Custom) []wire.CustomStatus {
+	out := make([]wire.CustomStatus, len(cs))
+	for i, c := range cs {
+		out[i] = custom(c)
+	}
+	return out
+}
+
+func limitPtr(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
+}
+
+// encodeMessage encodes a hub message for the connection of user ident.
+func encodeMessage(m hub.Message, ident identity, session string, heartbeat time.Duration) []byte {
+	switch m := m.(type) {
+	case *hub.Welcome:
+		return wire.Encode(wire.Welcome{
+			Type: wire.TypeWelcome, ID: m.RequestID, Session: session,
+			User:        wire.User{ID: ident.ID, Name: ident.Name, Admin: ident.Admin},
+			Service:     service(m.Service),
+			Self:        self(m.Self),
+			Statuses:    customs(m.Statuses),
+			HeartbeatMS: heartbeat.Milliseconds(),
+			IdleLimitMS: m.IdleLimit.Milliseconds(),
+		})
+	case *hub.Reply:
+		if m.Err != nil {
+			return encodeError(m.RequestID, m.Err.Code, m.Err.Message)
+		}
+		return wire.Encode(result(m.RequestID, m.Result))
+	case *hub.ServiceChanged:
+		s := service(m.Service)
+		return wire.Encode(wire.ServiceEvent{Type: wire.TypeService, State: s.State, Reason: s.Reason, Connections: s.Connections, Limit: s.Limit})
+	case *hub.StatusesChanged:
+		return wire.Encode(wire.StatusesEvent{Type: wire.TypeStatuses, Op: m.Op, Status: custom(m.Status)})
+	case *hub.Notice:
+		return wire.Encode(wire.Notice{Type: wire.TypeNotice, Level: m.Level, Code: m.Code, Message: m.Message,
+			Connections: m.Connections, Limit: limitPtr(m.Limit)})
+	}
+	panic("web: unknown hub message")
+}
+
+func result(id string, r any) wire.Result {
+	w := wire.Result{Type: wire.TypeResult, ID: id, OK: true}
+	switch r := r.(type) {
+	case nil:
+	case hub.Entries:
+		es := entries(r)
+		w.Users = &es
+	case hub.SelfResult:
+		s := self(r.Self)
+		w.Self = &s
+	case hub.PrefsResult:
+		s := self(r.Self)
+		w.Self = &s
+		w.Prefs = &wire.Prefs{IdleLimitS: int(r.IdleLimit / time.Second), AutoAway: r.AutoAway}
+	case hub.StatusResult:
+		c := custom(r.Status)
+		w.Status = &c
+	case hub.StatusPage:
+		items := customs(r.Items)
+		w.Items, w.Total = &items, &r.Total
+	case hub.ServiceResult:
+		s := service(r.Service)
+		w.Service = &s
+	case hub.Stats:
+		s := service(r.Service)
+		w.Service = &s
+		w.Stats = &wire.Stats{Connections: r.Service.Connections, Peak: r.Peak, UsersOnline: r.UsersOnline,
+			Limit: limitPtr(r.Service.Limit), Edition: string(r.Service.Edition), ServiceSince: optTime(r.Service.Since)}
+	case hub.SettingsResult:
+		w.Settings = &wire.Settings{IdleLimitS: int(r.IdleLimit / time.Second)}
+	default:
+		panic("web: unknown hub result")
+	}
+	return w
+}
+
+func encodeError(id, code, msg string) []byte {
+	return wire.Encode(wire.ErrorFrame{Type: wire.TypeError, ID: id, Code: code, Message: msg})
+}
+
+func encodePresence(es []hub.Entry) []byte {
+	return wire.Encode(wire.Presence{Type: wire.TypePresence, Users: entries(es)})
+}

@@ -1,0 +1,353 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/web/wire"
+)
+
+// Close codes of the protocol beyond RFC 6455's.
+const (
+	codeUnauthorized = websocket.StatusCode(4001)
+	codeAuthTimeout  = websocket.StatusCode(4002)
+	codeRateLimited  = websocket.StatusCode(4008)
+	codeTooSlow      = websocket.StatusCode(4009)
+)
+
+// conn is one authenticated WebSocket connection: its read loop, its
+// outbox (the hub.Sink) and its heartbeat.
+type conn struct {
+	srv     *Server
+	ws      *websocket.Conn
+	id      hub.ConnID
+	ident   identity
+	session string
+
+	lastHeard atomic.Int64 // unix nanoseconds of the last frame or pong
+	heartbeat *time.Timer
+	closing   atomic.Bool
+
+	mu        sync.Mutex
+	queue     []outgoing           // replies and events, in order
+	pending   map[string]hub.Entry // latest presence per user, not yet written
+	order     []string             // users of pending, in order of first change
+	writing   bool                 // a flush goroutine runs
+	lastFlush time.Time
+	flushAt   *time.Timer // armed while a coalesced flush waits for its window
+	closed    bool
+
+	wg sync.WaitGroup // flush, ping and close goroutines
+}
+
+// Presence queues e, replacing any unsent state of the same user.
+func (c *conn) Presence(e hub.Entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.pending == nil {
+		c.pending = make(map[string]hub.Entry)
+	}
+	if _, ok := c.pending[e.User]; !ok {
+		c.order = append(c.order, e.User)
+	}
+	c.pending[e.User] = e
+	c.schedule(false)
+}
+
+// outgoing is a queued frame: a hub message to encode when written, or one
+// already encoded.
+type outgoing struct {
+	m   hub.Message
+	raw []byte
+}
+
+// Send queues m behind earlier messages.
+func (c *conn) Send(m hub.Message) { c.enqueue(outgoing{m: m}) }
+
+// enqueue queues a frame. A connection whose queue is full is not reading:
+// it is closed as too slow.
+func (c *conn) enqueue(o outgoing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if len(c.queue) >= c.srv.cfg.MaxQueued {
+		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		return
+	}
+	c.queue = append(c.queue, o)
+	c.schedule(true)
+}
+
+// Close closes the connection for the hub.
+func (c *conn) Close(r hub.CloseReason) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch r {
+	case hub.CloseTooManyConns:
+		c.closeLocked(websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns")
+	default:
+		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+	}
+}
+
+// schedule starts a flush if the outbox is idle: at once for a message, or
+// for presence when the last flush is a window ago; otherwise presence
+// waits for the window to end, collecting later changes. Holds c.mu.
+func (c *conn) schedule(urgent bool) {
+	if c.writing {
+		return // the running flush picks it up
+	}
+	window := c.srv.cfg.FlushWindow
+	wait := window - time.Since(c.lastFlush)
+	if urgent || wait <= 0 {
+		if c.flushAt != nil {
+			c.flushAt.Stop()
+		}
+		c.startFlush()
+		return
+	}
+	if c.flushAt == nil {
+		c.flushAt = time.AfterFunc(wait, c.flushDue)
+	} else {
+		c.flushAt.Reset(wait)
+	}
+}
+
+func (c *conn) flushDue() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.writing && !c.closed && (len(c.queue) > 0 || len(c.order) > 0) {
+		c.startFlush()
+	}
+}
+
+// startFlush starts the writer goroutine. Holds c.mu.
+func (c *conn) startFlush() {
+	c.writing = true
+	c.wg.Add(1)
+	go c.flush()
+}
+
+// flush writes everything queued, then ends. Changes that arrive while it
+// writes are written in the same run, one frame per round, so a busy user
+// costs a subscriber at most one presence frame per write.
+func (c *conn) flush() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		queue, order, pending := c.queue, c.order, c.pending
+		c.queue, c.order, c.pending = nil, nil, nil
+		if c.closed || (len(queue) == 0 && len(order) == 0) {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+
+		for _, o := range queue {
+			if o.raw == nil {
+				o.raw = encodeMessage(o.m, c.ident, c.session, c.srv.cfg.Heartbeat)
+			}
+			if r, ok := o.m.(*hub.Reply); ok && r.Err != nil {
+				c.srv.metrics.errors.WithLabelValues(r.Err.Code).Inc()
+			}
+			if !c.write(o.raw) {
+				return
+			}
+		}
+		if len(order) > 0 {
+			es := make([]hub.Entry, len(order))
+			for i, u := range order {
+				es[i] = pending[u]
+			}
+			if !c.write(encodePresence(es)) {
+				return
+			}
+			c.srv.metrics.fanoutFrames.Inc()
+		}
+
+		c.mu.Lock()
+		c.lastFlush = time.Now()
+		if len(c.queue) == 0 && len(c.order) > 0 {
+			// Only presence arrived meanwhile: let it coalesce for a window.
+			c.writing = false
+			c.schedule(false)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// write writes one frame within the write timeout. A connection that cannot
+// take a frame in that time is too slow and is closed; write then reports
+// false, and the flush ends.
+func (c *conn) write(b []byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
+	defer cancel()
+	err := c.ws.Write(ctx, websocket.MessageText, b)
+	if err == nil {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing = false
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+	} else {
+		c.closeLocked(websocket.StatusInternalError, "write failed", "write_error")
+	}
+	return false
+}
+
+// closeLocked closes the connection once, with code, in the background
+// (a close handshake may take seconds), and counts it. Holds c.mu.
+func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.queue, c.order, c.pending = nil, nil, nil
+	if c.flushAt != nil {
+		c.flushAt.Stop()
+	}
+	c.srv.countClose(metric)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.ws.Close(code, reason)
+	}()
+}
+
+// heard notes that the client is alive.
+func (c *conn) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+
+// beat runs at each heartbeat: it closes a connection silent for too long,
+// else pings it and aims the timer at the next beat.
+func (c *conn) beat() {
+	hb := c.srv.cfg.Heartbeat
+	now := time.Now()
+	dead := presence.DeadAt(time.Unix(0, c.lastHeard.Load()), hb)
+	if !now.Before(dead) {
+		c.mu.Lock()
+		c.closeLocked(websocket.StatusGoingAway, "no heartbeat", "dead")
+		c.mu.Unlock()
+		c.ws.CloseNow() // the peer is gone: no handshake to wait for
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), hb)
+		defer cancel()
+		c.ws.Ping(ctx) // the pong is noted by OnPongReceived; a lost one by the deadline
+	}()
+	c.heartbeat.Reset(min(hb, dead.Sub(now)))
+}
+
+// serve runs the connection after a good hello, until it ends.
+func (c *conn) serve(ctx context.Context, helloID string) {
+	s := c.srv
+	c.heard()
+	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
+	defer c.heartbeat.Stop()
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
+		c.mu.Lock()
+		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.mu.Unlock()
+		return
+	}
+	defer s.cfg.Hub.Disconnect(c.id)
+
+	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
+	var refused int
+	var windowStart time.Time
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			c.readEnded(err)
+			return
+		}
+		c.heard()
+		now := time.Now()
+		if !limiter.AllowN(now, 1) {
+			if now.Sub(windowStart) > s.cfg.AbuseWindow {
+				windowStart, refused = now, 0
+			}
+			refused++
+			if refused > s.cfg.AbuseRefusals {
+				c.mu.Lock()
+				c.closeLocked(codeRateLimited, "rate limited", "rate_limited")
+				c.mu.Unlock()
+				return
+			}
+			cmd, _ := wire.Decode(data)
+			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
+			continue
+		}
+		c.handle(data)
+	}
+}
+
+// handle runs one client frame.
+func (c *conn) handle(data []byte) {
+	s := c.srv
+	cmd, err := wire.Decode(data)
+	if err != nil {
+		var we *wire.Error
+		errors.As(err, &we)
+		s.metrics.commands.WithLabelValues("invalid").Inc()
+		c.replyError(cmd.ID, we.Code, we.Message)
+		return
+	}
+	s.metrics.commands.WithLabelValues(cmd.Type).Inc()
+	switch cmd.Type {
+	case wire.TypePing:
+		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
+	case wire.TypeHello:
+		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+	default:
+		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
+	}
+}
+
+func (c *conn) replyError(id, code, msg string) {
+	c.Send(&hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}})
+}
+
+// readEnded counts why the read loop ended.
+func (c *conn) readEnded(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return // we closed it, and counted why
+	}
+	c.closed = true
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusMessageTooBig:
+		c.srv.countClose("too_big")
+	case -1:
+		c.srv.countClose("gone")
+	default:
+		c.srv.countClose("client")
+	}
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/presenced/presenced/hub"
+)
+
+// metrics are the server's Prometheus metrics, on a registry of its own.
+// No label carries a user id: label values are bounded sets.
+type metrics struct {
+	reg           *prometheus.Registry
+	commands      *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	closes        *prometheus.CounterVec
+	fanoutFrames  prometheus.Counter
+	slowConsumers prometheus.Counter
+	refused       *prometheus.CounterVec
+}
+
+func newMetrics(h *hub.Hub) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_commands_total", Help: "Client commands received, by type (invalid: frames that did not decode).",
+		}, []string{"type"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_errors_total", Help: "Error replies sent, by code.",
+		}, []string{"code"}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_closes_total", Help: "Connections closed, by reason.",
+		}, []string{"reason"}),
+		fanoutFrames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presence_fanout_frames_total", Help: "Presence frames written to subscribers.",
+		}),
+		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presence_slow_consumer_kicks_total", Help: "Connections closed with 4009 because they did not read their updates.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused before accept, by reason.",
+		}, []string{"reason"}),
+	}
+	m.reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
+		hubCollector{h}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// hubCollector asks the hub for its figures at each scrape.
+type hubCollector struct{ h *hub.Hub }
+
+var (
+	connectionsDesc = prometheus.NewDesc("presence_connections", "Live authenticated connections.", nil, nil)
+	usersDesc       = prometheus.NewDesc("presence_users", "Connected users, by what others see (invisible: connected as offline).", []string{"status"}, nil)
+)
+
+func (hubCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- connectionsDesc
+	ch <- usersDesc
+}
+
+func (c hubCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	t, ok := c.h.Tally(ctx)
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(t.Connections))
+	for status, n := range map[string]int{"online": t.Online, "away": t.Away, "busy": t.Busy, "invisible": t.Invisible} {
+		ch <- prometheus.MustNewConstMetric(usersDesc, prometheus.GaugeValue, float64(n), status)
+	}
+}

@@ -1,0 +1,317 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/web/wire"
+)
+
+//go:embed static
+var static embed.FS
+
+// Config configures a Server. The zero value of each field means its default.
+type Config struct {
+	// Hub is the workspace's hub. Required.
+	Hub *hub.Hub
+	// Secret signs and checks tokens (HS256). Required.
+	Secret []byte
+	// Dev mints tokens at /dev/token and accepts tokens without exp.
+	// Default: off.
+	Dev bool
+	// Log receives the server's logs. Default: no logs.
+	Log zerolog.Logger
+	// AllowedOrigins are origin patterns (as in websocket.AcceptOptions)
+	// allowed besides the server's own origin. Default: none.
+	AllowedOrigins []string
+	// Heartbeat is the ping interval; a connection silent for 2.5 of them
+	// is closed. Default: 10 s.
+	Heartbeat time.Duration
+	// AuthTimeout is how long a new connection has to send hello.
+	// Default: 10 s.
+	AuthTimeout time.Duration
+	// FlushWindow is how long presence changes coalesce after a write
+	// before the next presence frame. Default: 50 ms.
+	FlushWindow time.Duration
+	// WriteTimeout bounds one frame's write; a client that takes longer is
+	// too slow and is closed with 4009. Default: 10 s.
+	WriteTimeout time.Duration
+	// MaxQueued is how many replies and events may wait for one
+	// connection; past it the connection is too slow (4009). Default: 1,024.
+	MaxQueued int
+	// RateLimit and RateBurst bound each connection's commands.
+	// Default: 20/s with bursts of 40.
+	RateLimit rate.Limit
+	RateBurst int
+	// AbuseRefusals is how many refused commands within AbuseWindow close
+	// a connection with 4008. Default: 100 within 10 s.
+	AbuseRefusals int
+	AbuseWindow   time.Duration
+	// MaxConns caps open WebSocket connections on this process, so it
+	// stays under its open-file limit; upgrades past it get HTTP 503.
+	// Default: no cap.
+	MaxConns int
+}
+
+// Server serves the protocol over HTTP. Create it with New.
+type Server struct {
+	cfg      Config
+	log      zerolog.Logger
+	verifier verifier
+	metrics  *metrics
+
+	open  atomic.Int64 // open WebSocket connections
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup // handlers of open connections
+}
+
+// New returns a server for cfg, with defaults filled in.
+func New(cfg Config) *Server {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Heartbeat, 10*time.Second)
+	def(&cfg.AuthTimeout, 10*time.Second)
+	def(&cfg.FlushWindow, 50*time.Millisecond)
+	def(&cfg.WriteTimeout, 10*time.Second)
+	def(&cfg.AbuseWindow, 10*time.Second)
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = 1024
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit, cfg.RateBurst = 20, 40
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = int(2 * cfg.RateLimit)
+	}
+	if cfg.AbuseRefusals <= 0 {
+		cfg.AbuseRefusals = 100
+	}
+	return &Server{
+		cfg:      cfg,
+		log:      cfg.Log,
+		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
+		metrics:  newMetrics(cfg.Hub),
+		conns:    make(map[*conn]struct{}),
+	}
+}
+
+// Handler serves the page, /ws, the health endpoints and, in dev mode,
+// /dev/token.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	page, _ := fs.Sub(static, "static")
+	mux.Handle("GET /", http.FileServerFS(page))
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	mux.HandleFunc("GET /healthz", s.serveReady)
+	if s.cfg.Dev {
+		mux.HandleFunc("GET /dev/token", s.serveDevToken)
+	}
+	return mux
+}
+
+// AdminHandler serves /metrics and net/http/pprof, for the admin listener.
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	registerPprof(mux)
+	return mux
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	select {
+	case <-s.cfg.Hub.Ready():
+	default:
+		http.Error(w, "not ready: loading the store", http.StatusServiceUnavailable)
+		return
+	}
+	if !s.cfg.Hub.Healthy() {
+		http.Error(w, "not ready: the store is unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if err := wire.CheckUserID(user); err != nil {
+		http.Error(w, "user: "+err.(*wire.Error).Message, http.StatusBadRequest)
+		return
+	}
+	admin := r.URL.Query().Get("admin")
+	tok, err := Mint(s.cfg.Secret, user, r.URL.Query().Get("name"), admin == "1" || admin == "true", 24*time.Hour)
+	if err != nil {
+		http.Error(w, "mint token: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{"token": tok})
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if max := s.cfg.MaxConns; max > 0 && s.open.Load() >= int64(max) {
+		s.metrics.refused.WithLabelValues("capacity").Inc()
+		http.Error(w, "this node is at its connection capacity; try another node or later", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{wire.Subprotocol},
+		OriginPatterns: s.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		s.metrics.refused.WithLabelValues("handshake").Inc()
+		return // Accept has answered the request
+	}
+	s.open.Add(1)
+	defer s.open.Add(-1)
+	ws.SetReadLimit(wire.MaxFrame)
+	s.serveConn(r.Context(), ws)
+}
+
+// serveConn authenticates ws and runs it until it ends.
+func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn) {
+	defer ws.CloseNow()
+	ident, helloID, ok := s.hello(ctx, ws)
+	if !ok {
+		return
+	}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString()}
+	if !s.track(c) {
+		ws.Close(websocket.StatusGoingAway, "server going away")
+		return
+	}
+	defer s.untrack(c)
+	c.serve(ctx, helloID)
+	c.wg.Wait()
+}
+
+// hello reads and checks the first frame. On failure it has closed ws.
+func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, string, bool) {
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.AuthTimeout)
+	defer cancel()
+	_, data, err := ws.Read(hctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.countClose("auth_timeout")
+			ws.Close(codeAuthTimeout, "auth timeout")
+		}
+		return identity{}, "", false
+	}
+	cmd, derr := wire.Decode(data)
+	fail := func(msg string) (identity, string, bool) {
+		s.metrics.errors.WithLabelValues(wire.CodeUnauthorized).Inc()
+		s.countClose("unauthorized")
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		ws.Write(wctx, websocket.MessageText, encodeError(cmd.ID, wire.CodeUnauthorized, msg))
+		ws.Close(codeUnauthorized, "unauthorized")
+		return identity{}, "", false
+	}
+	if cmd.Type != wire.TypeHello {
+		return fail("the first frame must be hello with a token")
+	}
+	if derr != nil {
+		return fail(derr.(*wire.Error).Message)
+	}
+	ident, err := s.verifier.verify(cmd.Token)
+	if err != nil {
+		return fail(err.Error())
+	}
+	return ident, cmd.ID, true
+}
+
+func (s *Server) countClose(reason string) {
+	s.metrics.closes.WithLabelValues(reason).Inc()
+	if reason == "slow" {
+		s.metrics.slowConsumers.Inc()
+	}
+}
+
+// track adds c to the open connections, unless the server is shutting down.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Serve serves ln until ctx is done, then shuts down: it stops accepting,
+// closes every WebSocket with 1001 and waits for their handlers, for at
+// most 4 s in all, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          newStdLog(s.log),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx) // stops accepting; hijacked WebSockets are ours to close
+	s.closeAll(sctx)
+	<-errc
+	if errors.Is(err, context.DeadlineExceeded) {
+		hs.Close()
+	}
+	return nil
+}
+
+// closeAll closes every WebSocket with 1001 and waits for their handlers
+// until ctx ends, then drops the rest.
+func (s *Server) closeAll(ctx context.Context) {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil // track refuses from now on
+	s.mu.Unlock()
+	for c := range conns {
+		c.Close(hub.CloseShutdown)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for c := range conns {
+			c.ws.CloseNow()
+		}
+		<-done
+	}
+}
