@@ -32,7 +32,7 @@ type conn struct {
 	ident   identity
 	session string
 
-	lastHeard atomic.Int64 // unix nanoseconds of the last frame or pong
+	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
 	heartbeat *time.Timer
 	closing   atomic.Bool
 
@@ -44,6 +44,7 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
+	closeNext *closing // close once the queue is written
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -91,13 +92,23 @@ func (c *conn) enqueue(o outgoing) {
 	c.schedule(true)
 }
 
-// Close closes the connection for the hub.
+// closing is a close to do once what is queued is written.
+type closing struct {
+	code           websocket.StatusCode
+	reason, metric string
+}
+
+// Close closes the connection for the hub: at once when the server stops,
+// else after the queued frames (the error that says why) are written.
 func (c *conn) Close(r hub.CloseReason) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeLocked(websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns")
+		c.closeNext = &closing{websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns"}
+		if !c.writing {
+			c.startFlush()
+		}
 	default:
 		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
 	}
@@ -152,6 +163,9 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
+			if next := c.closeNext; next != nil {
+				c.closeLocked(next.code, next.reason, next.metric)
+			}
 			c.mu.Unlock()
 			return
 		}

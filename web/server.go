@@ -174,9 +174,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this node is at its connection capacity; try another node or later", http.StatusServiceUnavailable)
 		return
 	}
+	lastHeard := new(atomic.Int64)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
+		OnPongReceived: func(context.Context, []byte) { lastHeard.Store(time.Now().UnixNano()) },
 	})
 	if err != nil {
 		s.metrics.refused.WithLabelValues("handshake").Inc()
@@ -185,17 +187,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.open.Add(1)
 	defer s.open.Add(-1)
 	ws.SetReadLimit(wire.MaxFrame)
-	s.serveConn(r.Context(), ws)
+	s.serveConn(r.Context(), ws, lastHeard)
 }
 
 // serveConn authenticates ws and runs it until it ends.
-func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn) {
+func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn, lastHeard *atomic.Int64) {
 	defer ws.CloseNow()
 	ident, helloID, ok := s.hello(ctx, ws)
 	if !ok {
 		return
 	}
-	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString()}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard}
 	if !s.track(c) {
 		ws.Close(websocket.StatusGoingAway, "server going away")
 		return
@@ -207,14 +209,14 @@ func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn) {
 
 // hello reads and checks the first frame. On failure it has closed ws.
 func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, string, bool) {
-	hctx, cancel := context.WithTimeout(ctx, s.cfg.AuthTimeout)
-	defer cancel()
-	_, data, err := ws.Read(hctx)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			s.countClose("auth_timeout")
-			ws.Close(codeAuthTimeout, "auth timeout")
-		}
+	// Not a read deadline: coder/websocket drops the connection when a
+	// read's context ends, and the client must learn 4002.
+	timer := time.AfterFunc(s.cfg.AuthTimeout, func() {
+		s.countClose("auth_timeout")
+		ws.Close(codeAuthTimeout, "auth timeout")
+	})
+	_, data, err := ws.Read(ctx)
+	if fired := !timer.Stop(); fired || err != nil {
 		return identity{}, "", false
 	}
 	cmd, derr := wire.Decode(data)
