@@ -168,6 +168,11 @@ func (h *Hub) Run(ctx context.Context) error {
 // gives up (returning false) once the hub has stopped.
 func (h *Hub) post(f func()) bool {
 	select {
+	case <-h.done:
+		return false
+	default:
+	}
+	select {
 	case h.inbox <- f:
 		return true
 	case <-h.done:
