@@ -96,7 +96,7 @@ func TestStoreOutage(t *testing.T) {
 		synctest.Wait()
 		st.setDown(true)
 		h.Do(1, "2", SetStatus{Manual: presence.Away, Text: "accepted"}) // the outage is not known yet
-		time.Sleep(10 * time.Second)                                   // retries with backoff, all failing
+		time.Sleep(10 * time.Second)                                     // retries with backoff, all failing
 		synctest.Wait()
 		if h.Healthy() {
 			t.Fatal("hub healthy while the store is down")

@@ -101,8 +101,12 @@ func TestConcurrentCreateOneWins(t *testing.T) {
 	a, b := n.connect(t, "a", true), n.connect(t, "b", true)
 	var wg sync.WaitGroup
 	var fa, fb wire.Frame
-	wg.Go(func() { fa = a.do(map[string]any{"type": "admin.statuses.create", "name": "Focus", "presence": "busy"}) })
-	wg.Go(func() { fb = b.do(map[string]any{"type": "admin.statuses.create", "name": "FOCUS", "presence": "busy"}) })
+	wg.Go(func() {
+		fa = a.do(map[string]any{"type": "admin.statuses.create", "name": "Focus", "presence": "busy"})
+	})
+	wg.Go(func() {
+		fb = b.do(map[string]any{"type": "admin.statuses.create", "name": "FOCUS", "presence": "busy"})
+	})
 	wg.Wait()
 	codes := []string{fa.Type + fa.Code, fb.Type + fb.Code}
 	if !(codes[0] == "result" && codes[1] == "errorconflict") && !(codes[1] == "result" && codes[0] == "errorconflict") {
