@@ -206,7 +206,13 @@ func wrap(op string, err error) error {
 // the socket's i/o timeout; the context's error is added so that callers can
 // tell "my deadline passed" from "Redis is broken" with errors.Is.
 func fail(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	// go-redis sets the socket deadline to the context's; the socket can
+	// report first, a moment before the context's own timer marks it done.
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("redisstore: %s: %w: %w", op, cerr, err)
 	}
 	return wrap(op, err)
