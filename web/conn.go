@@ -257,9 +257,13 @@ func (c *conn) beat() {
 	dead := presence.DeadAt(time.Unix(0, c.lastHeard.Load()), hb)
 	if !now.Before(dead) {
 		c.mu.Lock()
-		c.closeLocked(websocket.StatusGoingAway, "no heartbeat", "dead")
+		if !c.closed {
+			c.closed = true
+			c.srv.countClose("dead")
+			// The peer is gone: no close handshake to wait for.
+			c.ws.CloseNow()
+		}
 		c.mu.Unlock()
-		c.ws.CloseNow() // the peer is gone: no handshake to wait for
 		return
 	}
 	c.mu.Lock()

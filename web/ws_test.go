@@ -315,8 +315,17 @@ func TestHeartbeatClosesSilentConnection(t *testing.T) {
 	if err := ws.Write(ctx, websocket.MessageText, []byte(hello)); err != nil {
 		t.Fatal(err)
 	}
-	alice.presenceOf("bob", "online")
-	alice.presenceOf("bob", "offline") // closed after 2.5 silent heartbeats
+	if _, data, err := ws.Read(ctx); err != nil || !strings.Contains(string(data), `"welcome"`) {
+		t.Fatalf("bob's welcome: %s %v", data, err)
+	}
+	// bob came and went within a flush window or two: alice may see both
+	// states or just the last, but a presence frame is sent only on a change.
+	if e := alice.presenceOf("bob", "offline"); e.LastSeen == nil {
+		t.Errorf("bob = %+v, want offline with last_seen", e)
+	}
+	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != -1 && websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("bob's connection ended with %v", err)
+	}
 	// alice reads, so her pongs keep her alive.
 	if f := alice.do(map[string]any{"type": "ping"}); f.Type != "pong" {
 		t.Errorf("alice = %+v", f)
