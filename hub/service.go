@@ -36,14 +36,21 @@ func (h *Hub) countRose(n int, now time.Time) []*Notice {
 		return nil
 	}
 	var sent []*Notice
-	for _, pct := range warnAt {
-		if n >= threshold(limit, pct) && !h.warned[pct] {
-			h.warned[pct] = true
-			sent = append(sent, h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
-				Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
-					n, limit, n*100/limit, limit),
-				Connections: n, Limit: limit}))
+	// Only the highest threshold crossed is told: with a small limit one
+	// connection can cross both.
+	for i := len(warnAt) - 1; i >= 0; i-- {
+		pct := warnAt[i]
+		if n < threshold(limit, pct) || h.warned[pct] {
+			continue
 		}
+		for _, lower := range warnAt[:i+1] {
+			h.warned[lower] = true
+		}
+		sent = append(sent, h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
+			Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
+				n, limit, n*100/limit, limit),
+			Connections: n, Limit: limit}))
+		break
 	}
 	if n > limit && h.service.Enabled {
 		h.readyMsg = false

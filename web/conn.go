@@ -73,8 +73,16 @@ type outgoing struct {
 	raw []byte
 }
 
-// Send queues m behind earlier messages.
-func (c *conn) Send(m hub.Message) { c.enqueue(outgoing{m: m}) }
+// Send queues m behind earlier messages. When the service goes off,
+// presence changes not yet written are dropped: none may follow the event.
+func (c *conn) Send(m hub.Message) {
+	if sc, ok := m.(*hub.ServiceChanged); ok && !sc.Service.Enabled {
+		c.mu.Lock()
+		c.pending, c.order = nil, nil
+		c.mu.Unlock()
+	}
+	c.enqueue(outgoing{m: m})
+}
 
 // enqueue queues a frame. A connection whose queue is full is not reading:
 // it is closed as too slow.

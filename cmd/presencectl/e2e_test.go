@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/presenced/presenced/web/wire"
+)
+
+// runCmd runs presencectl in this process and returns its exit status and
+// output.
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(testCtx(t), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// runLoadJSON runs load with -json and decodes its summary.
+func runLoadJSON(t *testing.T, args ...string) (*loadSummary, string) {
+	t.Helper()
+	code, stdout, stderr := runCmd(t, append([]string{"load", "-json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("load %q: exit %d\n%s", args, code, stderr)
+	}
+	var s loadSummary
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("load -json printed %q: %v", stdout, err)
+	}
+	return &s, stderr
+}
+
+func TestLoadTripsConnectionLimit(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev", "-connection-limit", "5")
+	s, human := runLoadJSON(t, "-url", srv.URL, "-n", "8", "-subscribe", "2", "-duration", "2s")
+	if s.Connected != 8 || s.Failed != 0 || s.OpenAtEnd != 8 {
+		t.Errorf("connected %d, failed %d %v, open at end %d; want 8, 0, 8", s.Connected, s.Failed, s.FailedBy, s.OpenAtEnd)
+	}
+	f := s.ServiceFinal
+	if f == nil || f.State != "disabled" || f.Reason == nil || *f.Reason != "connection_limit" {
+		t.Errorf("final service state %+v, want disabled by connection_limit", f)
+	} else if f.Connections != 8 || f.Limit == nil || *f.Limit != 5 {
+		t.Errorf("final service: %d connections, limit %v; want 8 of 5", f.Connections, f.Limit)
+	}
+	var sawEnabled bool
+	for _, sv := range s.Service {
+		sawEnabled = sawEnabled || sv.State == "enabled"
+	}
+	if !sawEnabled {
+		t.Errorf("service states %+v: the first five connections were told enabled", s.Service)
+	}
+	if s.Events["service"] == 0 {
+		t.Errorf("no service event: %v", s.Events)
+	}
+	for _, want := range []string{"connected        8", "disabled (connection_limit)", "service at end   disabled (connection_limit), up to 8 connections told, limit 5"} {
+		if !strings.Contains(human, want) {
+			t.Errorf("summary lacks %q:\n%s", want, human)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^presencectl: load +1s connected 8/8 .*service disabled \(connection_limit\)`).MatchString(human) {
+		t.Errorf("no progress line after a second:\n%s", human)
+	}
+}
+
+func TestLoadChurnMeasuresLatency(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev")
+	s, human := runLoadJSON(t, "-url", srv.URL, "-n", "30", "-users", "20", "-subscribe", "5",
+		"-churn", "1", "-duration", "3s", "-source-ips", "127.0.0.3-127.0.0.4")
+	if s.Connected != 30 || s.Failed != 0 {
+		t.Fatalf("connected %d, failed %d %v", s.Connected, s.Failed, s.FailedBy)
+	}
+	if s.ChangesSent == 0 || s.ChangesAcked == 0 {
+		t.Errorf("changes sent %d, acked %d", s.ChangesSent, s.ChangesAcked)
+	}
+	p := s.PresenceLatency
+	if p.Samples == 0 || p.P50ms <= 0 || p.P99ms < p.P50ms || p.P99ms > 2000 {
+		t.Errorf("presence latency %+v, want samples and a sane p50 <= p99", p)
+	}
+	if s.Frames == 0 || s.Events["presence"] == 0 {
+		t.Errorf("frames %d, events %v", s.Frames, s.Events)
+	}
+	if len(s.SourceIPs) != 2 || s.SourceIPs[0] != "127.0.0.3" {
+		t.Errorf("source addresses %v", s.SourceIPs)
+	}
+	if f := s.ServiceFinal; f == nil || f.State != "enabled" {
+		t.Errorf("service %+v, want enabled", f)
+	}
+	if !strings.Contains(human, "presence latency") {
+		t.Errorf("summary has no latency:\n%s", human)
+	}
+}
+
+func TestLoadWithSecretSpreadsOverNodes(t *testing.T) {
+	t.Parallel()
+	const secret = "load-test-secret"
+	a := startServer(t, "-jwt-secret", secret)
+	b := startServer(t, "-jwt-secret", secret)
+	s, _ := runLoadJSON(t, "-url", a.URL+","+b.URL, "-n", "10", "-secret", secret, "-duration", "1s")
+	if s.Connected != 10 || s.Failed != 0 {
+		t.Fatalf("connected %d, failed %d %v", s.Connected, s.Failed, s.FailedBy)
+	}
+	// Each node counts only its own connections (no shared store here).
+	if f := s.ServiceFinal; f == nil || f.Connections > 5 {
+		t.Errorf("final service %+v: each node should hold 5", f)
+	}
+
+	// A wrong secret fails every hello, and the run says so at once.
+	start := time.Now()
+	code, stdout, stderr := runCmd(t, "load", "-url", a.URL, "-n", "3", "-secret", "wrong", "-duration", "30s")
+	if code != exitFail || !strings.Contains(stdout, "failed           3 (unauthorized 3)") ||
+		!strings.Contains(stderr, "no connection succeeded") {
+		t.Errorf("wrong secret: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a run with nothing connected took %v", d)
+	}
+}
+
+func TestLoadDevTokenNeedsDevMode(t *testing.T) {
+	srv := startServer(t, "-jwt-secret", "x")
+	t.Setenv(secretEnv, "")
+	code, _, stderr := runCmd(t, "load", "-url", srv.URL, "-n", "2", "-duration", "5s")
+	if code != exitFail || !strings.Contains(stderr, "-dev") {
+		t.Errorf("exit %d, %q; want 1 and a hint about -dev", code, stderr)
+	}
+}
+
+func TestAdminStats(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev", "-connection-limit", "7")
+	code, stdout, stderr := runCmd(t, "stats", "-url", srv.URL)
+	if code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, stderr)
+	}
+	for _, re := range []string{`(?m)^connections +1$`, `(?m)^limit +7$`, `(?m)^edition +free$`, `(?m)^service +enabled$`} {
+		if !regexp.MustCompile(re).MatchString(stdout) {
+			t.Errorf("stats output lacks %s:\n%s", re, stdout)
+		}
+	}
+
+	code, stdout, stderr = runCmd(t, "stats", "-json", "-url", srv.URL)
+	if code != 0 {
+		t.Fatalf("stats -json: exit %d: %s", code, stderr)
+	}
+	var f wire.Frame
+	if err := json.Unmarshal([]byte(stdout), &f); err != nil {
+		t.Fatalf("stats -json printed %q: %v", stdout, err)
+	}
+	if f.Type != wire.TypeResult || f.Connections != 1 || f.Limit == nil || *f.Limit != 7 || f.Service == nil {
+		t.Errorf("stats -json = %+v", f)
+	}
+
+	code, _, stderr = runCmd(t, "stats", "-url", srv.URL, "-admin=false")
+	if code != exitFail || !strings.HasPrefix(stderr, "presencectl: forbidden: ") {
+		t.Errorf("stats as a non-admin: exit %d, %q", code, stderr)
+	}
+}
+
+func TestAdminWithSecret(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-jwt-secret", "admin-secret", "-edition", "enterprise")
+	code, stdout, stderr := runCmd(t, "stats", "-url", srv.URL, "-secret", "admin-secret")
+	if code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^limit +none$`).MatchString(stdout) || !strings.Contains(stdout, "enterprise") {
+		t.Errorf("enterprise stats:\n%s", stdout)
+	}
+	tok, err := mintToken("admin-secret", "root", "", true, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "stats", "-url", srv.URL, "-token", tok); code != 0 {
+		t.Errorf("stats -token: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "stats", "-url", srv.URL, "-secret", "wrong")
+	if code != exitFail || !strings.HasPrefix(stderr, "presencectl: ") {
+		t.Errorf("wrong secret: exit %d, %q", code, stderr)
+	}
+}
+
+func TestServiceOnOverLimit(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev", "-connection-limit", "2")
+	ctx := testCtx(t)
+	tr := newTransport(netip.Addr{})
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	var conns []*conn
+	for i := range 3 {
+		tok, err := fetchDevToken(ctx, hc, srv.URL, "u"+string(rune('a'+i)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, w, err := dial(ctx, srv.URL, tok, dialOptions{HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if i == 2 && (w.Service == nil || w.Service.State != "disabled") {
+			t.Errorf("third welcome: service %+v, want disabled", w.Service)
+		}
+	}
+
+	code, _, stderr := runCmd(t, "service", "on", "-url", srv.URL)
+	if code != exitFail || !strings.HasPrefix(stderr, "presencectl: over_limit: ") {
+		t.Errorf("service on over the limit: exit %d, %q; want 1 and over_limit", code, stderr)
+	}
+
+	for _, c := range conns {
+		c.close()
+	}
+	// The admin's own connection is one, below the limit of two. The
+	// server may take a moment to count the closed ones out.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, stdout, stderr := runCmd(t, "service", "-url", srv.URL, "on")
+		if code == 0 {
+			if !strings.HasPrefix(stdout, "service enabled") {
+				t.Errorf("service on printed %q", stdout)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service on after the connections left: exit %d, %q", code, stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, stdout, _ := runCmd(t, "service", "off", "-url", srv.URL)
+	if code != 0 || !strings.HasPrefix(stdout, "service disabled (admin)") {
+		t.Errorf("service off: exit %d, %q", code, stdout)
+	}
+}
+
+func TestStatusesCommands(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev")
+	code, stdout, stderr := runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "In a meeting", "-presence", "busy")
+	if code != 0 {
+		t.Fatalf("create: exit %d: %s", code, stderr)
+	}
+	id, rest, _ := strings.Cut(strings.TrimSpace(stdout), "\t")
+	if id == "" || rest != "In a meeting\tbusy" {
+		t.Fatalf("create printed %q", stdout)
+	}
+	if code, _, stderr := runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "in a MEETING", "-presence", "away"); code != exitFail ||
+		!strings.HasPrefix(stderr, "presencectl: conflict: ") {
+		t.Errorf("duplicate create: exit %d, %q", code, stderr)
+	}
+	runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "Lunch", "-presence", "away")
+
+	code, stdout, _ = runCmd(t, "statuses", "list", "-url", srv.URL, "-query", "MEET")
+	if code != 0 || !strings.Contains(stdout, id) || strings.Contains(stdout, "Lunch") || !strings.Contains(stdout, "1 of 1") {
+		t.Errorf("list -query MEET: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = runCmd(t, "statuses", "list", "-url", srv.URL, "-json")
+	var f wire.Frame
+	if code != 0 || json.Unmarshal([]byte(stdout), &f) != nil || f.Total != 2 || len(f.Items) != 2 || f.Items[0].Name != "In a meeting" {
+		t.Errorf("list -json: exit %d: %s", code, stdout)
+	}
+	if code, stdout, stderr := runCmd(t, "statuses", "update", "-url", srv.URL, "-id", id, "-name", "Meeting", "-presence", "busy"); code != 0 ||
+		!strings.Contains(stdout, "Meeting\tbusy") {
+		t.Errorf("update: exit %d, %q %q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCmd(t, "statuses", "delete", "-url", srv.URL, "-id", id); code != 0 {
+		t.Errorf("delete: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "statuses", "delete", "-url", srv.URL, "-id", id); code != exitFail ||
+		!strings.HasPrefix(stderr, "presencectl: not_found: ") {
+		t.Errorf("delete again: exit %d, %q", code, stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "settings", "-url", srv.URL, "-idle-limit", "2m"); code != 0 || !strings.Contains(stdout, "2m0s") {
+		t.Errorf("settings: exit %d, %q %q", code, stdout, stderr)
+	}
+}
