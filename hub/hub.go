@@ -51,6 +51,10 @@ type Config struct {
 	MaxSubscriptions int
 	// Inbox is the inbox's capacity. Default: 4,096.
 	Inbox int
+	// Backplane links this hub with other nodes' (scale-out); the
+	// connection count is then the workspace's, given in ConnInfo.Count and
+	// CountChanged. Default: none, a single node.
+	Backplane Backplane
 }
 
 // Hub is the live state of the workspace. Create it with New and start it
@@ -66,17 +70,18 @@ type Hub struct {
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
-	conns    map[ConnID]*conn
-	users    map[string]*user
-	allSubs  map[ConnID]*conn            // connections subscribed to all
-	watchers map[string]map[ConnID]*conn // user id -> connections subscribed to it by id
-	catalog  *status.Catalog
-	service  store.Service
-	settings store.Settings
-	peak     int
-	idle     idleHeap
-	warned   map[int]bool // limit percentages already warned about
-	readyMsg bool         // "ready to re-enable" sent for this trip
+	conns        map[ConnID]*conn
+	users        map[string]*user
+	allSubs      map[ConnID]*conn            // connections subscribed to all
+	watchers     map[string]map[ConnID]*conn // user id -> connections subscribed to it by id
+	catalog      *status.Catalog
+	service      store.Service
+	settings     store.Settings
+	peak         int
+	idle         idleHeap
+	warned       map[int]bool // limit percentages already warned about
+	readyMsg     bool         // "ready to re-enable" sent for this trip
+	clusterCount int          // every node's connections, as last told
 }
 
 // New returns a hub for cfg. It fills in defaults.
@@ -228,6 +233,9 @@ type ConnInfo struct {
 	User      string
 	Admin     bool
 	RequestID string // the hello's id, echoed in welcome
+	// Count is the workspace's connection count with this one, when a
+	// backplane counts every node's; 0: unknown, the hub's own estimate.
+	Count int
 }
 
 // Connect registers a connection; the hub answers through sink with a

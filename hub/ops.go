@@ -29,7 +29,12 @@ func (h *Hub) connect(info ConnInfo, sink Sink) {
 	// The limit is judged before c joins h.conns, so that a service event
 	// does not reach it: the connection that trips the limit learns it
 	// from its welcome, and then gets the admins' notices like the others.
-	notices := h.countRose(len(h.conns)+1, now)
+	n := info.Count
+	if n <= 0 {
+		n = h.count() + 1
+	}
+	h.clusterCount = n
+	notices := h.countRose(n, now)
 	h.conns[c.id] = c
 	sink.Send(&Welcome{RequestID: info.RequestID, Service: h.serviceNow(), Self: h.self(u),
 		Statuses: h.catalog.All(), IdleLimit: h.idleLimit(u)})
@@ -57,7 +62,7 @@ func (h *Hub) disconnect(id ConnID) {
 		u.online--
 	}
 	h.unsubscribeAll(c)
-	if len(u.conns) == 0 {
+	if !u.live().Live() {
 		u.rec.LastSeen = now
 		h.writer.putUser(u.rec)
 	}
@@ -127,6 +132,7 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 			u.rec.AutoAway = *cmd.AutoAway
 		}
 		h.writer.putUser(u.rec)
+		h.publish(UserChanged{User: u.rec})
 		for _, uc := range u.conns {
 			h.scheduleIdle(uc)
 		}
@@ -177,6 +183,7 @@ func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (any, *Error
 	textChanged := hd.Text != u.rec.Text || hd.Custom != u.rec.Custom
 	u.hold(hd)
 	h.writer.putUser(u.rec)
+	h.publish(UserChanged{User: u.rec})
 	h.changed(u, textChanged, now)
 	return SelfResult{Self: h.self(u)}, nil
 }
@@ -258,7 +265,7 @@ func (h *Hub) entries(ids []string) Entries {
 func (h *Hub) usersOnline() int {
 	n := 0
 	for _, u := range h.users {
-		if len(u.conns) > 0 {
+		if u.live().Live() {
 			n++
 		}
 	}
@@ -284,6 +291,7 @@ func (h *Hub) createStatus(cmd CreateStatus, reply func(any, *Error)) {
 				return
 			}
 			h.catalog.Put(cs)
+			h.publish(CatalogChanged{Op: "created", Status: cs})
 			h.broadcast(&StatusesChanged{Op: "created", Status: cs})
 			reply(StatusResult{Status: cs}, nil)
 		},
@@ -313,7 +321,8 @@ func (h *Hub) updateStatus(cmd UpdateStatus, reply func(any, *Error)) {
 				return
 			}
 			h.catalog.Put(cs)
-			h.followCatalog(cs.ID)
+			h.followCatalog(cs.ID, true)
+			h.publish(CatalogChanged{Op: "updated", Status: cs})
 			h.broadcast(&StatusesChanged{Op: "updated", Status: cs})
 			reply(StatusResult{Status: cs}, nil)
 		},
@@ -334,7 +343,8 @@ func (h *Hub) deleteStatus(id string, reply func(any, *Error)) {
 				return
 			}
 			h.catalog.Delete(id)
-			h.followCatalog(id)
+			h.followCatalog(id, true)
+			h.publish(CatalogChanged{Op: "deleted", Status: cs})
 			h.broadcast(&StatusesChanged{Op: "deleted", Status: cs})
 			reply(StatusResult{Status: cs}, nil)
 		},
@@ -342,12 +352,15 @@ func (h *Hub) deleteStatus(id string, reply func(any, *Error)) {
 }
 
 // followCatalog updates every holder of the custom status id after it
-// changed in the catalog.
-func (h *Hub) followCatalog(id string) {
+// changed in the catalog. The node where the admin made the change saves
+// them (persist); the others only follow.
+func (h *Hub) followCatalog(id string, persist bool) {
 	now := time.Now()
 	for _, u := range h.users {
 		if u.rec.Custom == id && h.follow(u) {
-			h.writer.putUser(u.rec)
+			if persist {
+				h.writer.putUser(u.rec)
+			}
 			h.changed(u, true, now)
 		}
 	}
@@ -378,6 +391,7 @@ func (h *Hub) adminSettings(limit time.Duration, reply func(any, *Error)) {
 				return
 			}
 			h.settings = s
+			h.publish(SettingsChanged{Settings: s})
 			for _, c := range h.conns {
 				h.scheduleIdle(c)
 			}
@@ -399,7 +413,7 @@ func (h *Hub) adminStats(resetPeak bool, reply func(any, *Error)) {
 		reply(stats(), nil)
 		return
 	}
-	n := len(h.conns)
+	n := h.count()
 	h.writer.do(job{
 		write: func(ctx context.Context) error { return h.cfg.Store.ResetPeak(ctx, n) },
 		done: func(err error) {
@@ -407,7 +421,7 @@ func (h *Hub) adminStats(resetPeak bool, reply func(any, *Error)) {
 				reply(nil, storeError(err, ""))
 				return
 			}
-			h.peak = max(n, len(h.conns))
+			h.peak = max(n, h.count())
 			reply(stats(), nil)
 		},
 	})

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +19,7 @@ func (h *Hub) serviceNow() Service {
 		Enabled:     h.service.Enabled,
 		Reason:      h.service.Reason,
 		Since:       h.service.Since,
-		Connections: len(h.conns),
+		Connections: h.count(),
 		Limit:       h.cfg.Limit,
 		Edition:     h.cfg.Edition,
 	}
@@ -36,8 +37,24 @@ func (h *Hub) countRose(n int, now time.Time) []*Notice {
 		return nil
 	}
 	var sent []*Notice
-	// Only the highest threshold crossed is told: with a small limit one
-	// connection can cross both.
+	if w := h.warn(n); w != nil {
+		sent = append(sent, w)
+	}
+	if n > limit && h.service.Enabled {
+		h.readyMsg = false
+		h.setService(store.Service{Enabled: false, Reason: ReasonConnectionLimit, Since: now}, n)
+		h.writer.putService(h.service)
+		h.publish(ServiceSwitched{Service: h.service})
+		sent = append(sent, h.limitNotice(n))
+	}
+	return sent
+}
+
+// warn tells admins when the count n first reaches a warning threshold. Only
+// the highest threshold crossed is told: with a small limit one connection
+// can cross both.
+func (h *Hub) warn(n int) *Notice {
+	limit := h.cfg.Limit
 	for i := len(warnAt) - 1; i >= 0; i-- {
 		pct := warnAt[i]
 		if n < threshold(limit, pct) || h.warned[pct] {
@@ -46,28 +63,27 @@ func (h *Hub) countRose(n int, now time.Time) []*Notice {
 		for _, lower := range warnAt[:i+1] {
 			h.warned[lower] = true
 		}
-		sent = append(sent, h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
+		return h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
 			Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
 				n, limit, n*100/limit, limit),
-			Connections: n, Limit: limit}))
-		break
+			Connections: n, Limit: limit})
 	}
-	if n > limit && h.service.Enabled {
-		h.readyMsg = false
-		h.setService(store.Service{Enabled: false, Reason: ReasonConnectionLimit, Since: now}, n)
-		h.writer.putService(h.service)
-		sent = append(sent, h.notify(&Notice{Level: "critical", Code: ReasonConnectionLimit,
-			Message: fmt.Sprintf("Presence is off: the workspace reached %d connections, over the free edition's limit of %d, so everyone sees every status as disabled. Once fewer than %d connections are open, turn it back on in Administration > Workspace > User Status, or move to the enterprise edition, which has no limit.",
-				n, limit, limit),
-			Connections: n, Limit: limit}))
-	}
-	return sent
+	return nil
+}
+
+// limitNotice tells admins that the service tripped at count n.
+func (h *Hub) limitNotice(n int) *Notice {
+	limit := h.cfg.Limit
+	return h.notify(&Notice{Level: "critical", Code: ReasonConnectionLimit,
+		Message: fmt.Sprintf("Presence is off: the workspace reached %d connections, over the free edition's limit of %d, so everyone sees every status as disabled. Once fewer than %d connections are open, turn it back on in Administration > Workspace > User Status, or move to the enterprise edition, which has no limit.",
+			n, limit, limit),
+		Connections: n, Limit: limit})
 }
 
 // countFell re-arms warnings and tells admins when a tripped service can be
 // turned on again, after a connection left.
 func (h *Hub) countFell() {
-	limit, n := h.cfg.Limit, len(h.conns)
+	limit, n := h.cfg.Limit, h.count()
 	if limit == 0 {
 		return
 	}
@@ -82,6 +98,12 @@ func (h *Hub) countFell() {
 			Message:     fmt.Sprintf("The workspace is back under its limit (%d of %d connections): presence can be turned on again in Administration > Workspace > User Status.", n, limit),
 			Connections: n, Limit: limit})
 	}
+}
+
+func errOverLimit(n, limit int) *Error {
+	return errorf(CodeOverLimit,
+		"the workspace has %d connections and the free edition allows %d: presence can be turned on once fewer than %d are open",
+		n, limit, limit)
 }
 
 // threshold is pct percent of limit, rounded up.
@@ -133,24 +155,46 @@ func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
 		reply(ServiceResult{Service: h.serviceNow()}, nil)
 		return
 	}
-	if enabled && h.cfg.Limit > 0 && len(h.conns) >= h.cfg.Limit {
-		reply(nil, errorf(CodeOverLimit,
-			"the workspace has %d connections and the free edition allows %d: presence can be turned on once fewer than %d are open",
-			len(h.conns), h.cfg.Limit, h.cfg.Limit))
+	if n := h.count(); enabled && h.cfg.Limit > 0 && n >= h.cfg.Limit {
+		reply(nil, errOverLimit(n, h.cfg.Limit))
 		return
 	}
 	s := store.Service{Enabled: enabled, Since: time.Now()}
 	if !enabled {
 		s.Reason = ReasonAdmin
 	}
+	bp, limit := h.cfg.Backplane, h.cfg.Limit
+	var overLimit *Error
 	h.writer.do(job{
-		write: func(ctx context.Context) error { return h.cfg.Store.PutService(ctx, s) },
+		write: func(ctx context.Context) error {
+			// On several nodes this node's count may be a moment old: ask.
+			if bp != nil && enabled && limit > 0 {
+				n, err := bp.Count(ctx)
+				if err != nil {
+					return err
+				}
+				if n >= limit {
+					overLimit = errOverLimit(n, limit)
+					return nil
+				}
+			}
+			return h.cfg.Store.PutService(ctx, s)
+		},
 		done: func(err error) {
+			if err == nil && overLimit != nil {
+				err = overLimit
+			}
+			var e *Error
+			if errors.As(err, &e) {
+				reply(nil, e)
+				return
+			}
 			if err != nil {
 				reply(nil, storeError(err, ""))
 				return
 			}
-			h.setService(s, len(h.conns))
+			h.setService(s, h.count())
+			h.publish(ServiceSwitched{Service: s})
 			reply(ServiceResult{Service: h.serviceNow()}, nil)
 		},
 	})

@@ -32,6 +32,9 @@ type user struct {
 	online int // conns that are online; the rest are away
 	status presence.Status
 	since  time.Time // when status last changed; zero: never seen
+
+	remote    map[string]presence.Conns // other nodes' connections, by node
+	published presence.Conns            // local connections last told to other nodes
 }
 
 // user returns the user with id, creating it in its default state.
@@ -44,8 +47,19 @@ func (h *Hub) user(id string) *user {
 	return u
 }
 
-func (u *user) live() presence.Conns {
+// local counts this node's connections of u.
+func (u *user) local() presence.Conns {
 	return presence.Conns{Online: u.online, Away: len(u.conns) - u.online}
+}
+
+// live counts u's connections on every node.
+func (u *user) live() presence.Conns {
+	c := u.local()
+	for _, r := range u.remote {
+		c.Online += r.Online
+		c.Away += r.Away
+	}
+	return c
 }
 
 func (u *user) holding() status.Holding {
@@ -71,7 +85,7 @@ func (h *Hub) entry(u *user) Entry {
 		return Entry{User: u.id, Disabled: true}
 	}
 	e := Entry{User: u.id, Status: u.status, Text: u.rec.Text, Custom: u.rec.Custom, Since: u.since, LastSeen: u.rec.LastSeen}
-	if len(u.conns) > 0 && u.status != presence.Offline {
+	if u.live().Live() && u.status != presence.Offline {
 		// Connected and visible: seen now. An invisible user keeps the
 		// last_seen of the disconnect before, so nothing gives them away.
 		e.LastSeen = time.Now()
@@ -87,6 +101,7 @@ func (h *Hub) self(u *user) Self {
 // or its holding, and tells subscribers if what they see changed.
 // textChanged says the text or custom id changed too.
 func (h *Hub) changed(u *user, textChanged bool, now time.Time) {
+	h.publishConns(u)
 	st := presence.Effective(u.rec.Manual, u.live())
 	if st == u.status && !textChanged {
 		return

@@ -291,12 +291,12 @@ func (c *conn) beat() {
 }
 
 // serve runs the connection after a good hello, until it ends.
-func (c *conn) serve(ctx context.Context, helloID string) {
+func (c *conn) serve(ctx context.Context, helloID string, count int) {
 	s := c.srv
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
-	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID, Count: count}, c) {
 		c.mu.Lock()
 		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
 		c.mu.Unlock()

@@ -22,7 +22,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/presenced/presenced/cluster"
 
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/store"
@@ -44,6 +48,9 @@ type config struct {
 	heartbeat      time.Duration
 	allowedOrigins string
 	adminAddr      string
+	nodeID         string
+	nodeName       string
+	nodeTTL        time.Duration
 }
 
 func main() {
@@ -68,6 +75,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.heartbeat, "heartbeat", 10*time.Second, "server ping interval; silent for 2.5 of them is dead")
 	fs.StringVar(&cfg.allowedOrigins, "allowed-origins", "", "comma-separated extra origin patterns for browsers on other hosts")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:9090", "metrics and pprof listener (empty: off)")
+	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
+	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's advertised name in logs; default: host name and port")
+	fs.DurationVar(&cfg.nodeTTL, "node-ttl", 10*time.Second, "with -redis: a node silent this long is dead and its connections are dropped")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -85,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-idle-limit must be 1s or more")
 	case cfg.heartbeat < 100*time.Millisecond:
 		return cfg, errors.New("-heartbeat must be 100ms or more")
+	case cfg.nodeTTL < time.Second:
+		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.secret == "" && !cfg.dev:
 		return cfg, errors.New("-jwt-secret (or PRESENCE_JWT_SECRET) is required unless -dev")
 	}
@@ -117,13 +129,16 @@ func newLogger(dev bool, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).With().Timestamp().Logger()
 }
 
-func openStore(ctx context.Context, cfg config) (store.Store, string, error) {
+func openStore(ctx context.Context, cfg config) (store.Store, *redis.Client, error) {
 	if cfg.redis != "" {
 		st, err := redisstore.Open(ctx, cfg.redis, redisstore.Options{})
-		return st, "redis", err
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Client(), nil
 	}
 	st, err := boltstore.Open(cfg.data, boltstore.Options{})
-	return st, "bolt", err
+	return st, nil, err
 }
 
 func run(args []string, stderr io.Writer) error {
@@ -147,25 +162,45 @@ func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	st, kind, err := openStore(ctx, cfg)
+	st, rdb, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	kind := "bolt"
+	if rdb != nil {
+		kind = "redis"
+	}
 
 	maxConns := connCapacity(log)
-	h := hub.New(hub.Config{
+	hcfg := hub.Config{
 		Store:     st,
 		Log:       log.With().Str("component", "hub").Logger(),
 		Edition:   hub.Edition(cfg.edition),
 		Limit:     cfg.limit,
 		IdleLimit: cfg.idleLimit,
-	})
+	}
+	var node *cluster.Node
+	if rdb != nil {
+		// With Redis, this process is a node of a cluster (of one, maybe).
+		if cfg.nodeID == "" {
+			cfg.nodeID = uuid.NewString()
+		}
+		if cfg.nodeName == "" {
+			host, _ := os.Hostname()
+			cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
+		}
+		node = cluster.New(cluster.Config{Redis: rdb, Store: st, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
+			Log: log.With().Str("component", "cluster").Logger()})
+		hcfg.Backplane = node
+		log = log.With().Str("node", cfg.nodeName).Logger()
+	}
+	h := hub.New(hcfg)
 	var origins []string
 	if cfg.allowedOrigins != "" {
 		origins = strings.Split(cfg.allowedOrigins, ",")
 	}
-	srv := web.New(web.Config{
+	wcfg := web.Config{
 		Hub:            h,
 		Secret:         secret,
 		Dev:            cfg.dev,
@@ -173,7 +208,11 @@ func run(args []string, stderr io.Writer) error {
 		AllowedOrigins: origins,
 		Heartbeat:      cfg.heartbeat,
 		MaxConns:       maxConns,
-	})
+	}
+	if node != nil {
+		wcfg.Counter = node
+	}
+	srv := web.New(wcfg)
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -203,6 +242,15 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 
+	clusterCtx, leave := context.WithCancel(context.Background())
+	defer leave()
+	clusterDone := make(chan struct{})
+	if node != nil {
+		go func() { node.Run(clusterCtx, h); close(clusterDone) }()
+	} else {
+		close(clusterDone)
+	}
+
 	url := "http://" + ln.Addr().String()
 	ev := log.Info().Str("url", url).Str("store", kind).Str("edition", cfg.edition)
 	if cfg.edition == string(hub.Free) {
@@ -219,6 +267,8 @@ func run(args []string, stderr io.Writer) error {
 	}
 	err = srv.Serve(ctx, ln)
 	log.Info().Msg("shutting down")
+	leave() // after the sockets, so the others drop this node's users at once
+	<-clusterDone
 	stopHub()
 	if herr := <-hubErr; err == nil {
 		err = herr

@@ -592,3 +592,7 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return time.Parse(time.RFC3339Nano, s)
 }
+
+// Client returns the store's Redis client, for other users of the same
+// Redis (the cluster backplane) to share its connections and settings.
+func (s *Store) Client() *redis.Client { return s.rdb }

@@ -1,0 +1,392 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/presenced/presenced/web/wire"
+)
+
+// These tests run real presenced processes against a real redis-server of
+// their own (so one test can restart it). They need redis-server on PATH:
+// locally they skip without it, under CI=true they fail.
+
+var binary string
+
+const secret = "cluster-test-secret"
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "presenced-cluster")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "presenced")
+	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/presenced").CombinedOutput(); err != nil {
+		panic("build: " + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// redisServer is a redis-server process of the test's own.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed: CI must install it (apt-get install redis-server)")
+		}
+		t.Skip("redis-server is not installed; apt-get install redis-server to run the cluster tests")
+	}
+	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	// Append-only, so that a restart keeps the store, as in production.
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatal("redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond) // process start-up: nothing to wait on but the port
+	}
+}
+
+func (r *redisServer) stop() {
+	if r.cmd != nil {
+		r.cmd.Process.Signal(syscall.SIGTERM)
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// node is one presenced process.
+type node struct {
+	t   *testing.T
+	url string
+	cmd *exec.Cmd
+}
+
+func startNode(t *testing.T, r *redisServer, args ...string) *node {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
+		"-jwt-secret", secret, "-node-ttl", "2s"}, args...)...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{t: t, url: "ws://" + addr + "/ws", cmd: cmd}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if testing.Verbose() {
+				fmt.Fprintln(os.Stderr, addr, sc.Text())
+			}
+			if !once && strings.Contains(sc.Text(), "presenced listening") {
+				once = true
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(15 * time.Second):
+		t.Fatal("presenced did not start")
+	}
+	return n
+}
+
+func token(t *testing.T, user string, admin bool) string {
+	c := jwt.MapClaims{"sub": user, "exp": time.Now().Add(time.Hour).Unix()}
+	if admin {
+		c["roles"] = []string{"admin"}
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// client is a test's connection to one node.
+type client struct {
+	t       *testing.T
+	ws      *websocket.Conn
+	frames  chan wire.Frame
+	welcome wire.Frame
+	seq     int
+	backlog []wire.Frame
+	state   map[string]wire.Entry // the latest presence of each user seen
+}
+
+const waitFor = 15 * time.Second
+
+func (n *node) connect(t *testing.T, user string, admin bool) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, n.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, ws: ws, frames: make(chan wire.Frame, 4096), state: map[string]wire.Entry{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(c.frames)
+		for {
+			_, b, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			f, _ := wire.DecodeFrame(b)
+			c.frames <- f
+		}
+	}()
+	t.Cleanup(func() { ws.CloseNow(); <-done })
+	c.send(map[string]any{"type": "hello", "token": token(t, user, admin)})
+	c.welcome = c.wait(func(f wire.Frame) bool { return f.Type == "welcome" }, "welcome")
+	return c
+}
+
+func (c *client) send(v any) {
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) wait(ok func(wire.Frame) bool, what string) wire.Frame {
+	c.t.Helper()
+	for i, f := range c.backlog {
+		if ok(f) {
+			c.backlog = append(c.backlog[:i:i], c.backlog[i+1:]...)
+			return f
+		}
+	}
+	timeout := time.After(waitFor)
+	for {
+		select {
+		case f, open := <-c.frames:
+			if !open {
+				c.t.Fatalf("connection ended while waiting for %s", what)
+			}
+			if f.Type == "presence" {
+				for _, e := range f.Users {
+					c.state[e.ID] = e
+				}
+			}
+			if ok(f) {
+				return f
+			}
+			c.backlog = append(c.backlog, f)
+		case <-timeout:
+			c.t.Fatalf("no %s within %v", what, waitFor)
+		}
+	}
+}
+
+func (c *client) do(cmd map[string]any) wire.Frame {
+	c.t.Helper()
+	c.seq++
+	id := strconv.Itoa(c.seq)
+	cmd["id"] = id
+	c.send(cmd)
+	return c.wait(func(f wire.Frame) bool { return f.ID == id && (f.Type == "result" || f.Type == "error") }, "reply to "+fmt.Sprint(cmd["type"]))
+}
+
+func (c *client) ok(cmd map[string]any) wire.Frame {
+	c.t.Helper()
+	f := c.do(cmd)
+	if f.Type != "result" {
+		c.t.Fatalf("%v: %s %s", cmd["type"], f.Code, f.Message)
+	}
+	return f
+}
+
+// sees waits until the latest presence c got of user reads status.
+func (c *client) sees(user, status string) wire.Entry {
+	c.t.Helper()
+	if e, ok := c.state[user]; ok && e.Status == status {
+		return e
+	}
+	c.wait(func(wire.Frame) bool { return c.state[user].Status == status }, user+" "+status)
+	return c.state[user]
+}
+
+func TestCrossNodePresence(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r), startNode(t, r)
+	alice := n1.connect(t, "alice", false)
+	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+
+	bob := n2.connect(t, "bob", false)
+	alice.sees("bob", "online")
+	bob.ok(map[string]any{"type": "idle"})
+	alice.sees("bob", "away")
+	bob.ok(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
+	if e := alice.sees("bob", "busy"); e.Text != "Focus" {
+		t.Errorf("bob on node 1 = %+v", e)
+	}
+	// A second tab on node 1: bob is online while either tab is.
+	bob.ok(map[string]any{"type": "set_status", "status": "online"})
+	tab := n1.connect(t, "bob", false)
+	alice.sees("bob", "online")
+	bob.ws.Close(websocket.StatusNormalClosure, "")
+	tab.ok(map[string]any{"type": "idle"})
+	alice.sees("bob", "away") // the node-2 tab is gone, the node-1 tab idle
+	tab.ws.Close(websocket.StatusNormalClosure, "")
+	if e := alice.sees("bob", "offline"); e.LastSeen == nil {
+		t.Errorf("bob offline with no last_seen: %+v", e)
+	}
+	q := alice.ok(map[string]any{"type": "query", "users": []string{"bob"}})
+	if q.Users[0].Status != "offline" {
+		t.Errorf("query = %+v", q.Users)
+	}
+}
+
+func TestLimitAndAdminAcrossNodes(t *testing.T) {
+	r := startRedis(t)
+	nodes := []*node{startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4")}
+	admin := nodes[0].connect(t, "root", true)
+	users := []*client{admin, nodes[1].connect(t, "u1", false), nodes[2].connect(t, "u2", false), nodes[1].connect(t, "u3", false)}
+	if s := users[3].welcome.Service; s.State != "enabled" || s.Connections != 4 {
+		t.Fatalf("4th connection's service = %+v", s)
+	}
+	over := nodes[2].connect(t, "u4", false) // 5 > 4, on the third node
+	if s := over.welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" {
+		t.Errorf("tripping welcome = %+v", s)
+	}
+	for _, c := range users {
+		c.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" }, "service disabled")
+	}
+	admin.wait(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "connection_limit" }, "limit notice")
+
+	if f := admin.do(map[string]any{"type": "admin.service", "enabled": true}); f.Code != "over_limit" {
+		t.Errorf("enable over the limit: %+v", f)
+	}
+	over.ws.Close(websocket.StatusNormalClosure, "")
+	users[3].ws.Close(websocket.StatusNormalClosure, "")
+	admin.wait(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "ready_to_enable" }, "ready notice")
+	admin.ok(map[string]any{"type": "admin.service", "enabled": true})
+	for _, c := range users[1:3] {
+		c.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "enabled" }, "service enabled")
+	}
+
+	// Custom statuses made on one node reach the others' users.
+	cs := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "In a meeting", "presence": "busy"}).Status
+	users[2].wait(func(f wire.Frame) bool { return f.Type == "statuses" && f.Op == "created" }, "statuses event")
+	watcher := nodes[2].connect(t, "watcher", false)
+	if len(watcher.welcome.Statuses) != 1 {
+		t.Errorf("node 3 catalog = %+v", watcher.welcome.Statuses)
+	}
+	watcher.ok(map[string]any{"type": "subscribe", "users": []string{"u1"}})
+	users[1].ok(map[string]any{"type": "set_custom_status", "custom": cs.ID})
+	watcher.sees("u1", "busy")
+	admin.ok(map[string]any{"type": "admin.statuses.update", "custom": cs.ID, "name": "On a call", "presence": "away"})
+	if e := watcher.sees("u1", "away"); e.Text != "On a call" {
+		t.Errorf("after rename on node 1, u1 on node 3 = %+v", e)
+	}
+	admin.ok(map[string]any{"type": "admin.service", "enabled": false})
+	watcher.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" && *f.Reason == "admin" }, "service off by admin")
+}
+
+func TestKilledNodeUsersGoOffline(t *testing.T) {
+	r := startRedis(t)
+	n1, n2, n3 := startNode(t, r), startNode(t, r), startNode(t, r)
+	alice := n1.connect(t, "alice", false)
+	alice.ok(map[string]any{"type": "subscribe", "all": true})
+	n2.connect(t, "bob", false)
+	n2.connect(t, "carol", false)
+	n3.connect(t, "dave", false)
+	alice.sees("bob", "online")
+	alice.sees("carol", "online")
+	alice.sees("dave", "online")
+
+	n2.cmd.Process.Signal(syscall.SIGKILL)
+	began := time.Now()
+	alice.sees("bob", "offline")
+	alice.sees("carol", "offline")
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("the dead node's users went offline after %v, want within 10 s", d)
+	}
+	q := alice.ok(map[string]any{"type": "query", "users": []string{"dave", "alice"}})
+	for _, e := range q.Users {
+		if e.Status != "online" {
+			t.Errorf("%s = %s after another node died, want online", e.ID, e.Status)
+		}
+	}
+}
+
+func TestRedisRestartRecovers(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r), startNode(t, r)
+	alice := n1.connect(t, "alice", false)
+	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob", "carol"}})
+	bob := n2.connect(t, "bob", false)
+	carol := n2.connect(t, "carol", false)
+	alice.sees("bob", "online")
+	alice.sees("carol", "online")
+
+	r.stop()
+	carol.ws.Close(websocket.StatusNormalClosure, "") // leaves while Redis is down
+	r.start()
+
+	// Once the nodes have reconnected, no ghost remains and changes flow.
+	alice.sees("carol", "offline")
+	bob.ok(map[string]any{"type": "set_status", "status": "busy"})
+	alice.sees("bob", "busy")
+}

@@ -1,0 +1,15 @@
+// Package cluster is the backplane that lets several presenced nodes serve
+// one workspace through one Redis. Each node publishes its users' local
+// connections and every durable change on a Redis channel, keeps the
+// authoritative copy of its connections in a hash of its own, refreshes a
+// heartbeat key with a short TTL, and counts its connections in a shared
+// hash. Survivors remove a node whose heartbeat expired. Pub/sub may drop
+// messages, so every message carries the sender's sequence number and a
+// node resyncs (from the hashes and the store) on a gap, on a
+// resubscription and at start-up. docs/cluster.md describes the design and
+// its timings; docs/redis.md lists the keys.
+//
+// A Node runs three goroutines inside Run (publisher, subscriber,
+// heartbeat) and joins them before Run returns. Publish and Add are safe
+// for concurrent use; Publish never blocks.
+package cluster

@@ -1,0 +1,266 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
+	"github.com/presenced/presenced/store"
+)
+
+// Backplane links the hubs of several nodes that share one workspace. The
+// hub tells it what changed here; it tells the hub, through Apply, what
+// changed elsewhere. Publish is called from the hub goroutine and must not
+// block.
+type Backplane interface {
+	// Publish tells the other nodes about ev. It must not block.
+	Publish(ev ClusterEvent)
+	// Count returns the workspace's connection count now, every node's.
+	// It is called outside the hub goroutine and may block.
+	Count(ctx context.Context) (int, error)
+}
+
+// ClusterEvent is a change that crosses nodes: one of the types below.
+type ClusterEvent interface{ clusterEvent() }
+
+// The cluster events. The hub publishes ConnsChanged (Node empty: this
+// node), UserChanged, CatalogChanged, ServiceSwitched and SettingsChanged;
+// the backplane applies those of other nodes, and NodeGone, NodeSnapshot,
+// CountChanged and Resync.
+type (
+	// ConnsChanged: Node now holds Conns of User's connections.
+	ConnsChanged struct {
+		Node  string
+		User  string
+		Conns presence.Conns
+	}
+	// UserChanged: a user's chosen status or preferences changed.
+	UserChanged struct{ User store.User }
+	// CatalogChanged: an admin created, updated or deleted a custom status.
+	CatalogChanged struct {
+		Op     string // "created", "updated" or "deleted"
+		Status status.Custom
+	}
+	// ServiceSwitched: the service was turned on or off.
+	ServiceSwitched struct{ Service store.Service }
+	// SettingsChanged: an admin changed the workspace settings.
+	SettingsChanged struct{ Settings store.Settings }
+	// NodeGone: Node died or left; its connections are gone.
+	NodeGone struct{ Node string }
+	// NodeSnapshot replaces all that is known of Node's connections.
+	NodeSnapshot struct {
+		Node  string
+		Users map[string]presence.Conns
+	}
+	// CountChanged is the workspace's connection count, every node's.
+	CountChanged struct{ Count int }
+	// Resync replaces the durable state with the store's, after messages
+	// may have been lost.
+	Resync struct {
+		Statuses []status.Custom
+		Users    []store.User
+		Service  store.Service
+		Settings store.Settings
+		Nodes    []string // the live nodes: others' connections are dropped
+	}
+)
+
+func (ConnsChanged) clusterEvent()    {}
+func (UserChanged) clusterEvent()     {}
+func (CatalogChanged) clusterEvent()  {}
+func (ServiceSwitched) clusterEvent() {}
+func (SettingsChanged) clusterEvent() {}
+func (NodeGone) clusterEvent()        {}
+func (NodeSnapshot) clusterEvent()    {}
+func (CountChanged) clusterEvent()    {}
+func (Resync) clusterEvent()          {}
+
+// Apply applies a change from another node. It returns false if the hub has
+// stopped.
+func (h *Hub) Apply(ev ClusterEvent) bool {
+	return h.post(func() { h.apply(ev) })
+}
+
+// LocalConns returns this node's connections by user, for the backplane to
+// publish in full. It returns false if the hub stopped or ctx ended first.
+func (h *Hub) LocalConns(ctx context.Context) (map[string]presence.Conns, int, bool) {
+	type snap struct {
+		users map[string]presence.Conns
+		n     int
+	}
+	ch := make(chan snap, 1)
+	if !h.post(func() {
+		m := make(map[string]presence.Conns)
+		for _, u := range h.users {
+			if c := u.local(); c.Live() {
+				m[u.id] = c
+			}
+		}
+		ch <- snap{m, len(h.conns)}
+	}) {
+		return nil, 0, false
+	}
+	select {
+	case s := <-ch:
+		return s.users, s.n, true
+	case <-ctx.Done():
+	case <-h.done:
+	}
+	return nil, 0, false
+}
+
+func (h *Hub) publish(ev ClusterEvent) {
+	if h.cfg.Backplane != nil {
+		h.cfg.Backplane.Publish(ev)
+	}
+}
+
+// publishConns tells other nodes u's local connections, if they changed.
+func (h *Hub) publishConns(u *user) {
+	if h.cfg.Backplane == nil {
+		return
+	}
+	if c := u.local(); c != u.published {
+		u.published = c
+		h.publish(ConnsChanged{User: u.id, Conns: c})
+	}
+}
+
+func (h *Hub) apply(ev ClusterEvent) {
+	now := time.Now()
+	switch ev := ev.(type) {
+	case ConnsChanged:
+		h.setRemote(h.user(ev.User), ev.Node, ev.Conns, now)
+	case UserChanged:
+		u := h.user(ev.User.ID)
+		textChanged := u.rec.Text != ev.User.Text || u.rec.Custom != ev.User.Custom
+		lastSeen := u.rec.LastSeen
+		u.rec = ev.User
+		if lastSeen.After(u.rec.LastSeen) {
+			u.rec.LastSeen = lastSeen
+		}
+		for _, c := range u.conns {
+			h.scheduleIdle(c)
+		}
+		h.changed(u, textChanged, now)
+	case CatalogChanged:
+		if ev.Op == "deleted" {
+			h.catalog.Delete(ev.Status.ID)
+		} else if !h.catalog.Taken(ev.Status.Name, ev.Status.ID) {
+			h.catalog.Put(ev.Status)
+		}
+		h.followCatalog(ev.Status.ID, false)
+		h.broadcast(&StatusesChanged{Op: ev.Op, Status: ev.Status})
+	case ServiceSwitched:
+		if ev.Service.Enabled != h.service.Enabled || ev.Service.Reason != h.service.Reason {
+			h.setService(ev.Service, h.count())
+			if !ev.Service.Enabled && ev.Service.Reason == ReasonConnectionLimit {
+				h.readyMsg = false
+				h.limitNotice(h.count())
+			}
+		}
+	case SettingsChanged:
+		h.settings = ev.Settings
+		for _, c := range h.conns {
+			h.scheduleIdle(c)
+		}
+	case NodeGone:
+		for _, u := range h.users {
+			if _, ok := u.remote[ev.Node]; ok {
+				h.setRemote(u, ev.Node, presence.Conns{}, now)
+			}
+		}
+	case NodeSnapshot:
+		for _, u := range h.users {
+			if _, ok := u.remote[ev.Node]; ok {
+				if _, still := ev.Users[u.id]; !still {
+					h.setRemote(u, ev.Node, presence.Conns{}, now)
+				}
+			}
+		}
+		for id, c := range ev.Users {
+			h.setRemote(h.user(id), ev.Node, c, now)
+		}
+	case CountChanged:
+		h.clusterCount = ev.Count
+		if h.cfg.Limit > 0 {
+			h.warn(ev.Count)
+		}
+		h.countFell()
+	case Resync:
+		h.resync(ev, now)
+	}
+}
+
+// setRemote records that node holds c of u's connections.
+func (h *Hub) setRemote(u *user, node string, c presence.Conns, now time.Time) {
+	if u.remote[node] == c {
+		return
+	}
+	wasLive := u.live().Live()
+	if c.Live() {
+		if u.remote == nil {
+			u.remote = make(map[string]presence.Conns)
+		}
+		u.remote[node] = c
+	} else {
+		delete(u.remote, node)
+	}
+	if wasLive && !u.live().Live() {
+		u.rec.LastSeen = now // its last connection anywhere just ended
+	}
+	h.changed(u, false, now)
+}
+
+// resync replaces durable state with the store's and tells subscribers
+// what that changed.
+func (h *Hub) resync(ev Resync, now time.Time) {
+	old := h.catalog
+	h.catalog = status.NewCatalog(ev.Statuses)
+	for _, cs := range old.All() {
+		if _, ok := h.catalog.Get(cs.ID); !ok {
+			h.broadcast(&StatusesChanged{Op: "deleted", Status: cs})
+		}
+	}
+	for _, cs := range h.catalog.All() {
+		if prev, ok := old.Get(cs.ID); !ok || prev != cs {
+			h.broadcast(&StatusesChanged{Op: "updated", Status: cs})
+		}
+	}
+	live := make(map[string]bool, len(ev.Nodes))
+	for _, node := range ev.Nodes {
+		live[node] = true
+	}
+	for _, u := range h.users {
+		for node := range u.remote {
+			if !live[node] {
+				h.setRemote(u, node, presence.Conns{}, now)
+			}
+		}
+	}
+	for _, rec := range ev.Users {
+		u := h.user(rec.ID)
+		if rec.LastSeen.Before(u.rec.LastSeen) {
+			rec.LastSeen = u.rec.LastSeen
+		}
+		textChanged := u.rec.Text != rec.Text || u.rec.Custom != rec.Custom
+		u.rec = rec
+		h.follow(u)
+		h.changed(u, textChanged, now)
+	}
+	h.settings = ev.Settings
+	if ev.Service.Enabled != h.service.Enabled {
+		h.setService(ev.Service, h.count())
+	} else {
+		h.service = ev.Service
+	}
+}
+
+// count is the workspace's connection count: every node's when clustered.
+func (h *Hub) count() int {
+	if h.cfg.Backplane != nil {
+		return max(h.clusterCount, len(h.conns))
+	}
+	return len(h.conns)
+}
