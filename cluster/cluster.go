@@ -33,7 +33,7 @@ type Config struct {
 	Name string
 	// TTL is how long a node's heartbeat key lives: a node silent that long
 	// is dead, and the others remove its connections. It is refreshed every
-	// TTL/4. Default: 10 s.
+	// TTL/4. Default: 8 s, so a dead node is dropped within 10 s.
 	TTL time.Duration
 	// Log receives the backplane's logs. Default: none.
 	Log zerolog.Logger
@@ -65,7 +65,7 @@ func New(cfg Config) *Node {
 		cfg.Name = cfg.ID
 	}
 	if cfg.TTL <= 0 {
-		cfg.TTL = 10 * time.Second
+		cfg.TTL = 8 * time.Second
 	}
 	return &Node{
 		cfg:     cfg,
