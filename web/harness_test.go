@@ -42,6 +42,8 @@ type options struct {
 	hub hub.Config
 	web Config
 	dir string // data folder; default: a new temp dir
+	// open opens the store; default: a bbolt store in dir.
+	open func(t *testing.T, dir string) store.Store
 }
 
 // startNode starts a node and stops it when the test ends.
@@ -50,10 +52,16 @@ func startNode(t *testing.T, opts options) *node {
 	if opts.dir == "" {
 		opts.dir = t.TempDir()
 	}
-	st, err := boltstore.Open(opts.dir, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if opts.open == nil {
+		opts.open = func(t *testing.T, dir string) store.Store {
+			st, err := boltstore.Open(dir, boltstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
 	}
+	st := opts.open(t, opts.dir)
 	opts.hub.Store = st
 	h := hub.New(opts.hub)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -205,6 +213,19 @@ func (c *client) ok(cmd map[string]any) wire.Frame {
 		c.t.Fatalf("%v: error %s: %s", cmd["type"], f.Code, f.Message)
 	}
 	return f
+}
+
+// untilReply sends cmd until its reply is the error code, or a result when
+// code is "", for at most waitFor.
+func (c *client) untilReply(cmd map[string]any, code string) {
+	c.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for time.Now().Before(deadline) {
+		if f := c.do(cmd); f.Code == code {
+			return
+		}
+	}
+	c.t.Fatalf("%v never answered %q", cmd["type"], code)
 }
 
 // fail is do for a command that must fail with code.

@@ -21,7 +21,7 @@ type metrics struct {
 	refused       *prometheus.CounterVec
 }
 
-func newMetrics(h *hub.Hub) *metrics {
+func newMetrics(h *hub.Hub, node string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,7 +43,11 @@ func newMetrics(h *hub.Hub) *metrics {
 			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused before accept, by reason.",
 		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
+	var reg prometheus.Registerer = m.reg
+	if node != "" {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg)
+	}
+	reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
 		hubCollector{h}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// a connection with 4008. Default: 100 within 10 s.
 	AbuseRefusals int
 	AbuseWindow   time.Duration
+	// Node names this node in metrics (a "node" label on each), when it is
+	// one of several. Default: no label.
+	Node string
 	// Counter counts the workspace's connections on every node, when
 	// several share it. Default: none; the hub counts its own.
 	Counter Counter
@@ -118,7 +121,7 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
-		metrics:  newMetrics(cfg.Hub),
+		metrics:  newMetrics(cfg.Hub, cfg.Node),
 		conns:    make(map[*conn]struct{}),
 	}
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +451,38 @@ func TestHealthAndDevToken(t *testing.T) {
 	}
 	if code, body := httpGet(t, n.url+"/"); code != 200 || !strings.Contains(body, "<") {
 		t.Errorf("page = %d %q", code, body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	n := startNode(t, options{})
+	c := n.connect(t, "alice", false)
+	c.do(map[string]any{"type": "ping"})
+	c.sendRaw([]byte("{bad"))
+	c.next("error")
+	srv := httptest.NewServer(n.srv.AdminHandler())
+	defer srv.Close()
+	code, _ := httpGet(t, srv.URL+"/debug/pprof/")
+	if code != 200 {
+		t.Errorf("pprof = %d", code)
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"presence_connections 1",
+		`presence_users{status="online"} 1`,
+		`presence_commands_total{type="ping"} 1`,
+		`presence_commands_total{type="invalid"} 1`,
+		`presence_errors_total{code="bad_request"} 1`,
+		"presence_fanout_frames_total",
+		"presence_slow_consumer_kicks_total 0",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

@@ -162,6 +162,9 @@ func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// go-redis logs every failed dial on its own; the store and the cluster
+	// log one line per outage instead.
+	redis.SetLogger(redisLog{log.With().Str("component", "redis").Logger()})
 	st, rdb, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -211,6 +214,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 	if node != nil {
 		wcfg.Counter = node
+		wcfg.Node = cfg.nodeName
 	}
 	srv := web.New(wcfg)
 
@@ -296,4 +300,11 @@ func connCapacity(log zerolog.Logger) int {
 	capacity := max(int(lim.Cur)-spare, 1)
 	log.Info().Uint64("open_file_limit", lim.Cur).Int("max_connections", capacity).Msg("connection capacity of this process")
 	return capacity
+}
+
+// redisLog keeps go-redis's own messages at debug level.
+type redisLog struct{ log zerolog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug().Msgf(format, v...)
 }

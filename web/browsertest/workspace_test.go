@@ -1,0 +1,57 @@
+package browsertest
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// Two people on their own machines see each other's status change live: bob
+// picks Busy with the keyboard on a phone-sized screen, alice (signed in
+// through the dev form) sees it; bob's text and Away follow; bob leaves and
+// alice sees him offline with a last-seen time.
+func TestTwoUsersSeeEachOther(t *testing.T) {
+	s := startServer(t)
+
+	alice := s.open(t, "alice", "/")
+	alice.waitVisible(`#dev-form`)
+	alice.fill(`#dev-user`, "alice")
+	alice.click(`#dev-form button[type="submit"]`)
+	alice.waitVisible(`[data-self][data-status="online"]`)
+	alice.waitText(`#self-name`, "alice")
+
+	bob := s.signIn(t, "bob", false)
+	bob.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
+	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
+	bob.waitVisible(`[data-user="alice"] [data-status="online"]`)
+	if eval[bool](bob, `document.querySelector('[data-admin="service-toggle"]')?.offsetParent != null`) {
+		t.Error("bob is no admin but sees the console")
+	}
+
+	// The status menu by keyboard: Enter opens it on the current choice
+	// (Online); two steps down is Busy.
+	bob.do(chromedp.Focus(chromedp.CSS(`[data-self]`)), chromedp.KeyEvent(kb.Enter))
+	bob.waitVisible(`[data-status-option="online"]:focus`)
+	bob.do(chromedp.KeyEvent(kb.ArrowDown + kb.ArrowDown))
+	bob.waitVisible(`[data-status-option="busy"]:focus`)
+	bob.do(chromedp.KeyEvent(kb.Enter))
+	bob.waitVisible(`[data-self][data-status="busy"]`)
+	alice.waitVisible(`[data-user="bob"] [data-status="busy"]`)
+	alice.waitText(`[data-user="bob"] .status-label`, "Busy")
+
+	// A status text goes with the presence picked next.
+	bob.click(`[data-self]`)
+	bob.fill(`#status-text`, "Back at 2")
+	bob.click(`[data-status-option="away"]`)
+	alice.waitVisible(`[data-user="bob"] [data-status="away"]`)
+	alice.waitText(`[data-user="bob"] [data-status-text]`, "Back at 2")
+	if w := eval[int](bob, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("bob's page is %d px wide at a 375 px viewport: it scrolls sideways", w)
+	}
+	bob.docScreenshot("screenshot-phone")
+
+	bob.close()
+	alice.waitVisible(`[data-user="bob"] [data-status="offline"]`)
+	until[bool](alice, `/^Last seen/.test(document.querySelector('[data-user="bob"] .last-seen').textContent)`)
+}

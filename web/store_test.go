@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/presenced/presenced/store"
+	"github.com/presenced/presenced/store/boltstore"
+	"github.com/presenced/presenced/store/redisstore"
+)
+
+// flakyStore is a real store whose writes and pings fail while down is set,
+// as when Redis is unreachable.
+type flakyStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+var errUnreachable = errors.New("dial tcp 127.0.0.1:6379: connection refused")
+
+func (f *flakyStore) PutUser(ctx context.Context, u store.User) error {
+	if f.down.Load() {
+		return errUnreachable
+	}
+	return f.Store.PutUser(ctx, u)
+}
+
+func (f *flakyStore) Ping(ctx context.Context) error {
+	if f.down.Load() {
+		return errUnreachable
+	}
+	return f.Store.Ping(ctx)
+}
+
+func TestReadyzReportsStoreHealth(t *testing.T) {
+	var flaky *flakyStore
+	n := startNode(t, options{
+		web: Config{RateLimit: 1e6, RateBurst: 1e6},
+		open: func(t *testing.T, dir string) store.Store {
+			st, err := boltstore.Open(dir, boltstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			flaky = &flakyStore{Store: st}
+			return flaky
+		}})
+	c := n.connect(t, "alice", false)
+	flaky.down.Store(true)
+	// The hub learns of the outage when a write fails; until then a change
+	// is accepted (and kept for later). Each reply is an event to wait on.
+	c.ok(map[string]any{"type": "set_status", "status": "busy"})
+	c.untilReply(map[string]any{"type": "set_status", "status": "away"}, "unavailable")
+	if code, body := httpGet(t, n.url+"/readyz"); code != 503 || !strings.Contains(body, "store") {
+		t.Errorf("/readyz while the store is down = %d %q", code, body)
+	}
+	if code, _ := httpGet(t, n.url+"/livez"); code != 200 {
+		t.Errorf("/livez = %d", code)
+	}
+	flaky.down.Store(false)
+	c.untilReply(map[string]any{"type": "set_status", "status": "away"}, "")
+	if code, _ := httpGet(t, n.url+"/readyz"); code != 200 {
+		t.Errorf("/readyz after the store came back = %d", code)
+	}
+	if u, err := flaky.User(context.Background(), "alice"); err != nil || u.Manual.String() != "away" {
+		t.Errorf("stored alice = %+v, %v", u, err)
+	}
+}
+
+// redisStore opens a Redis store with keys of its own under the test's
+// Redis; it skips without one, except under CI.
+func redisStore(t *testing.T, prefix string) store.Store {
+	t.Helper()
+	url := os.Getenv("PRESENCE_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("PRESENCE_TEST_REDIS is unset: CI must start redis-server and set it")
+		}
+		t.Skip("set PRESENCE_TEST_REDIS=redis://127.0.0.1:6379/0 to run the tests on Redis")
+	}
+	st, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Leave the shared Redis as it was.
+		ctx := context.Background()
+		keys, _ := st.Client().Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			st.Client().Del(ctx, keys...)
+		}
+	})
+	return st
+}
+
+func TestPersistenceAcrossRestartOnRedis(t *testing.T) {
+	prefix := "presenceweb:" + uuid.NewString() + ":"
+	open := func(t *testing.T, _ string) store.Store { return redisStore(t, prefix) }
+	n := startNode(t, options{open: open})
+	admin := n.connect(t, "root", true)
+	cs := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "On site", "presence": "busy"}).Status
+	c := n.connect(t, "alice", false)
+	c.ok(map[string]any{"type": "set_custom_status", "custom": cs.ID})
+	bob := n.connect(t, "bob", false)
+	bob.ok(map[string]any{"type": "set_status", "status": "away", "text": "brb"})
+	n.stop()
+
+	m := startNode(t, options{open: open})
+	c = m.connect(t, "alice", false)
+	if s := c.welcome.Self; s.Status != "busy" || s.Text != "On site" || s.Custom == nil || *s.Custom != cs.ID {
+		t.Errorf("alice after restart = %+v", s)
+	}
+	if len(c.welcome.Statuses) != 1 || c.welcome.Statuses[0].Name != "On site" {
+		t.Errorf("catalog after restart = %+v", c.welcome.Statuses)
+	}
+	bob = m.connect(t, "bob", false)
+	if s := bob.welcome.Self; s.Manual != "away" || s.Text != "brb" {
+		t.Errorf("bob after restart = %+v", s)
+	}
+}
