@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/store/boltstore"
@@ -88,11 +89,14 @@ func redisStore(t *testing.T, prefix string) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// Leave the shared Redis as it was.
+		// Leave the shared Redis as it was; the store is closed by now.
+		opt, _ := redis.ParseURL(url)
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
 		ctx := context.Background()
-		keys, _ := st.Client().Keys(ctx, prefix+"*").Result()
+		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
 		if len(keys) > 0 {
-			st.Client().Del(ctx, keys...)
+			rdb.Del(ctx, keys...)
 		}
 	})
 	return st
