@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -484,5 +486,50 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+func TestSlowConsumerIsClosed(t *testing.T) {
+	n := startNode(t, options{web: Config{WriteTimeout: 300 * time.Millisecond, MaxQueued: 16, RateLimit: 1e6, RateBurst: 1e6}})
+	fast := n.connect(t, "fast", false)
+	fast.ok(map[string]any{"type": "subscribe", "users": []string{"slow"}})
+
+	// slow signs in and asks for far more than it ever reads.
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+n.url[4:]+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","token":"`+token(t, "slow", false)+`"}`))
+	fast.presenceOf("slow", "online")
+	ids := make([]string, 500) // a 52 KiB frame, under the 64 KiB limit
+	for i := range ids {
+		ids[i] = strings.Repeat("u", 100) + strconv.Itoa(i)
+	}
+	query, _ := json.Marshal(map[string]any{"type": "query", "users": ids})
+	go func() {
+		for range 300 { // ~20 MB of answers
+			if ws.Write(ctx, websocket.MessageText, query) != nil {
+				return
+			}
+		}
+	}()
+
+	fast.presenceOf("slow", "offline") // closed as too slow...
+	if f := fast.do(map[string]any{"type": "ping"}); f.Type != "pong" {
+		t.Errorf("fast = %+v", f) // ...while the others go on
+	}
+	srv := httptest.NewServer(n.srv.AdminHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "presence_slow_consumer_kicks_total 1") {
+		t.Errorf("slow consumer not counted")
 	}
 }
