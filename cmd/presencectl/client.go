@@ -180,15 +180,26 @@ func (c *conn) request(ctx context.Context, cmd wire.Command) (*reply, error) {
 	}
 	select {
 	case r := <-ch:
-		if r.Type == wire.TypeError {
-			return &r, &wire.Error{Code: r.Code, Message: r.Message}
-		}
-		return &r, nil
+		return answer(r)
 	case <-c.done:
-		return nil, c.closedErr()
+		// The reply may have come just before the close (an error frame
+		// and then 4001): it wins.
+		select {
+		case r := <-ch:
+			return answer(r)
+		default:
+			return nil, c.closedErr()
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+func answer(r reply) (*reply, error) {
+	if r.Type == wire.TypeError {
+		return &r, &wire.Error{Code: r.Code, Message: r.Message}
+	}
+	return &r, nil
 }
 
 // send writes cmd without waiting for its reply, which goes to the event
