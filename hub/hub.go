@@ -44,7 +44,9 @@ type Config struct {
 	// another. Default: 5 minutes.
 	IdleLimit time.Duration
 	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices). Default: 20.
+	// devices), so one token cannot exhaust a node. Default: 250, above
+	// the free edition's workspace limit, so that it is the workspace
+	// limit that trips first.
 	MaxConnsPerUser int
 	// MaxSubscriptions caps the users one connection subscribes to by id
 	// (a subscription to all counts as one). Default: 5,000.
@@ -99,7 +101,7 @@ func New(cfg Config) *Hub {
 		cfg.IdleLimit = 5 * time.Minute
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = 20
+		cfg.MaxConnsPerUser = 250
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 5000

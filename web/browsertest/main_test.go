@@ -128,9 +128,14 @@ func needBrowser(t *testing.T) {
 	t.Skip(noBrowser)
 }
 
-// server is one presenced process.
+// server is one presenced process, restartable on the same address and
+// data folder.
 type server struct {
-	URL string
+	URL  string
+	t    *testing.T
+	args []string
+	logs *lockedBuffer
+	stop func() // stops the running process; nil when stopped
 }
 
 // startServer runs presenced in dev mode on a free port with a fresh store and
@@ -139,16 +144,37 @@ func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	needBrowser(t)
 	addr := freeAddr(t)
-	args := append([]string{"-dev", "-addr", addr, "-data", t.TempDir(), "-admin-addr", ""}, extra...)
-	cmd := exec.Command(serverBin, args...)
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
+	s := &server{
+		URL:  "http://" + addr,
+		t:    t,
+		args: append([]string{"-dev", "-addr", addr, "-data", t.TempDir(), "-admin-addr", ""}, extra...),
+		logs: &lockedBuffer{},
+	}
+	t.Cleanup(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		if t.Failed() {
+			t.Logf("presenced %s:\n%s", strings.Join(s.args, " "), s.logs.String())
+		}
+	})
+	s.start()
+	return s
+}
+
+// start starts the process and waits until it is ready.
+func (s *server) start() {
+	t := s.t
+	t.Helper()
+	cmd := exec.Command(serverBin, s.args...)
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start presenced: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
+	s.stop = func() {
+		s.stop = nil
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -157,12 +183,8 @@ func startServer(t *testing.T, extra ...string) *server {
 			<-exited
 			t.Errorf("presenced did not stop within 5 s of SIGINT")
 		}
-		if t.Failed() {
-			t.Logf("presenced %s:\n%s", strings.Join(args, " "), logs.String())
-		}
-	})
+	}
 
-	s := &server{URL: "http://" + addr}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
@@ -170,15 +192,15 @@ func startServer(t *testing.T, extra ...string) *server {
 		if resp, err := httpClient.Get(s.URL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return
 			}
 		}
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Fatalf("presenced exited before it was ready: %v\n%s", err, logs.String())
+			t.Fatalf("presenced exited before it was ready: %v", err)
 		case <-deadline:
-			t.Fatalf("presenced not ready within 10 s\n%s", logs.String())
+			t.Fatalf("presenced not ready within 10 s")
 		case <-tick.C:
 		}
 	}

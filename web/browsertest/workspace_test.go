@@ -55,3 +55,37 @@ func TestTwoUsersSeeEachOther(t *testing.T) {
 	alice.waitVisible(`[data-user="bob"] [data-status="offline"]`)
 	until[bool](alice, `/^Last seen/.test(document.querySelector('[data-user="bob"] .last-seen').textContent)`)
 }
+
+// The page rides out a server restart: it says it is reconnecting, comes back
+// by itself (backoff, a fresh hello) and subscribes again, so changes made
+// after the restart still reach it.
+func TestReconnectsAfterRestart(t *testing.T) {
+	s := startServer(t, "-jwt-secret", "browsertest-secret-0123456789abcdef")
+	alice := s.signIn(t, "alice", false)
+	bob := s.signIn(t, "bob", false)
+	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
+
+	s.stop()
+	alice.waitVisible(`[data-banner="connection"]`)
+	alice.waitVisible(`#conn-state[data-state="reconnecting"]`)
+	s.start()
+
+	alice.waitGone(`[data-banner="connection"]:not([hidden])`)
+	bob.waitVisible(`#conn-state[data-state="open"]`)
+	bob.click(`[data-self]`)
+	bob.click(`[data-status-option="busy"]`)
+	alice.waitVisible(`[data-user="bob"] [data-status="busy"]`)
+}
+
+// A refused token lands on the sign-in form with the reason, not in a
+// reconnect loop.
+func TestBadTokenShowsSignIn(t *testing.T) {
+	s := startServer(t)
+	p := s.open(t, "mallory", "/#token=not-a-jwt")
+	p.waitVisible(`#signin-error`)
+	until[bool](p, `/Sign-in failed/.test(document.querySelector('#signin-error').textContent)`)
+	p.waitVisible(`#dev-form`)
+	if h := eval[string](p, `location.hash`); h != "" {
+		t.Errorf("the token stays in the address bar: %q", h)
+	}
+}

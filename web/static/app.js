@@ -93,6 +93,10 @@ function ago(iso) {
   return new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 }
 
+function scrollBehavior() {
+  return matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth';
+}
+
 function disabled() {
   return state.service.state === 'disabled';
 }
@@ -368,7 +372,9 @@ const ACTIVITY_MAX = 12;
 
 /** Adds a line to "Recent activity" for a change worth telling. */
 function logActivity(prev, next) {
-  if (next.status === 'disabled') return;
+  // While presence is off, and in the snapshot that ends it, nothing changed
+  // worth telling.
+  if (next.status === 'disabled' || prev?.status === 'disabled' || disabled()) return;
   const name = next.id === state.me?.id ? 'You' : next.id;
   const textChanged = (prev?.text || '') !== (next.text || '');
   let what;
@@ -947,7 +953,7 @@ function wireConsole() {
     }
   });
   $('#banner-console').addEventListener('click', () => {
-    $('#console').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    $('#console').scrollIntoView({ behavior: scrollBehavior(), block: 'start' });
     $('#service-toggle').focus({ preventScroll: true });
   });
   $('#reconnect-now').addEventListener('click', () => client?.reconnectNow());
@@ -956,7 +962,7 @@ function wireConsole() {
     a.addEventListener('click', (e) => {
       e.preventDefault();
       const target = $(a.getAttribute('href'));
-      target.scrollIntoView({ behavior: 'smooth', block: 'start' });
+      target.scrollIntoView({ behavior: scrollBehavior(), block: 'start' });
       target.focus({ preventScroll: true });
     });
   }

@@ -244,7 +244,9 @@ export class PresenceClient {
     try {
       token = typeof this.#opts.token === 'function' ? await this.#opts.token() : this.#opts.token;
     } catch (err) {
-      this.#emit('close', { code: 0, reason: `no token: ${err.message}`, reconnectInMs: this.#scheduleReconnect() });
+      if (!this.#stopped) {
+        this.#emit('close', { code: 0, reason: `no token: ${err.message}`, reconnectInMs: this.#scheduleReconnect() });
+      }
       return;
     }
     if (this.#stopped) return;
@@ -404,10 +406,13 @@ export class PresenceClient {
   // give up on the socket when the pong does not come.
   #startWatchdog() {
     clearInterval(this.#watchdog);
+    let pinging = false;
     this.#watchdog = setInterval(() => {
-      if (!this.#ready || Date.now() - this.#lastFrameAt < 3 * this.#heartbeatMs) return;
+      if (pinging || !this.#ready || Date.now() - this.#lastFrameAt < 3 * this.#heartbeatMs) return;
       const ws = this.#ws;
-      this.#send({ type: 'ping' }, 2 * this.#heartbeatMs).catch((err) => {
+      pinging = true;
+      this.#send({ type: 'ping' }, 2 * this.#heartbeatMs).then(() => { pinging = false; }, (err) => {
+        pinging = false;
         if (err.code === 'timeout' && this.#ws === ws && ws) {
           ws.close(4000, 'no pong');
           this.#ws = null;
