@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // createStatus creates a custom status through the console's side panel and
@@ -88,7 +91,12 @@ func TestAdminManagesCustomStatuses(t *testing.T) {
 	alice.waitVisible(`[data-user="carol"] [data-status="busy"]`)
 	bob.waitVisible(`[data-user="carol"] [data-status="busy"]`)
 	alice.waitText(`#stat-connections`, "3")
+	bob.do(chromedp.EmulateViewport(1120, 800))
+	bob.click(`[data-self]`)
+	bob.waitVisible(`#status-menu`)
 	bob.docScreenshot("screenshot-workspace")
+	bob.do(chromedp.KeyEvent(kb.Escape))
+	bob.waitGone(`#status-menu:not([hidden])`)
 	alice.docScreenshot("screenshot-console")
 
 	// Deleting it: bob keeps his presence and loses the text.
@@ -141,7 +149,7 @@ func TestConnectionLimitDisablesPresence(t *testing.T) {
 	}
 	admin.waitText(`#service-state`, "Off")
 	admin.waitVisible(`[data-notice]`)
-	admin.docScreenshot("limit-tripped")
+	admin.cleanScreenshot("limit-tripped")
 
 	// Refused while 4 are connected.
 	admin.click(`#banner-console`)
@@ -194,4 +202,34 @@ func TestStatusNamesAreText(t *testing.T) {
 			t.Errorf("%s: a dialog opened", p.name)
 		}
 	}
+}
+
+// The admin switches presence off and on: everyone sees "disabled by an
+// administrator" with every dot disabled, then their statuses again.
+func TestAdminSwitchesPresenceOff(t *testing.T) {
+	s := startServer(t)
+	alice := s.signIn(t, "alice", true)
+	bob := s.signIn(t, "bob", false)
+	bob.click(`[data-self]`)
+	bob.click(`[data-status-option="busy"]`)
+	alice.waitVisible(`[data-user="bob"] [data-status="busy"]`)
+
+	alice.click(`[data-admin="service-toggle"]`)
+	alice.waitText(`#service-state`, "Off")
+	for _, p := range []*tab{alice, bob} {
+		p.waitVisible(`[data-banner="presence-disabled"]`)
+		p.waitText(`#banner-title`, "Presence is disabled by an administrator.")
+		p.waitVisible(`[data-self][data-status="disabled"]`)
+		p.waitVisible(`[data-user="bob"] [data-status="disabled"]`)
+		p.waitVisible(`[data-user="alice"] [data-status="disabled"]`)
+	}
+
+	alice.click(`[data-admin="service-toggle"]`)
+	alice.waitText(`#service-state`, "On")
+	for _, p := range []*tab{alice, bob} {
+		p.waitGone(`[data-banner="presence-disabled"]:not([hidden])`)
+		p.waitVisible(`[data-user="bob"] [data-status="busy"]`)
+		p.waitVisible(`[data-user="alice"] [data-status="online"]`)
+	}
+	bob.waitVisible(`[data-self][data-status="busy"]`)
 }

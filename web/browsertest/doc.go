@@ -4,8 +4,9 @@
 //
 // The tests build ./cmd/presenced once, start it per test on a free port with
 // -dev and a fresh data folder, and open pages in separate browser contexts of
-// one headless Chromium (found at /usr/bin/chromium or on PATH). Without
-// Chromium they skip, except under CI=true, where they fail. They wait on DOM
-// conditions, never on sleeps, and leave screenshots in artifacts/ (run with
-// -update-docs to refresh docs/screenshot-*.png as well).
+// one headless Chromium ($PRESENCE_CHROMIUM, else /usr/bin/chromium, else
+// chromium on PATH). Without Chromium they skip, except under CI=true, where
+// they fail. They wait on DOM conditions, never on sleeps, and leave
+// screenshots in artifacts/ (run with -update-docs to refresh
+// docs/screenshot-*.png as well).
 package browsertest

@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	chromium := findChromium()
 	if chromium == "" {
-		noBrowser = "no Chromium found (looked for /usr/bin/chromium, then chromium, chromium-browser, google-chrome on PATH)"
+		noBrowser = "no Chromium found ($PRESENCE_CHROMIUM, /usr/bin/chromium, or chromium, chromium-browser, google-chrome on PATH)"
 		return m.Run()
 	}
 	tmp, err := os.MkdirTemp("", "presenced-browsertest-")
@@ -103,7 +103,15 @@ func run(m *testing.M) int {
 	return code
 }
 
+// findChromium returns $PRESENCE_CHROMIUM when set (and present), else
+// Debian's /usr/bin/chromium, else the first Chromium on PATH.
 func findChromium() string {
+	if p := os.Getenv("PRESENCE_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
+		return p
+	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium"
 	}
@@ -142,12 +150,18 @@ type server struct {
 // returns once /readyz answers 200. It stops the process when the test ends.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return startServerArgs(t, append([]string{"-dev"}, extra...)...)
+}
+
+// startServerArgs is startServer without the implied -dev.
+func startServerArgs(t *testing.T, extra ...string) *server {
+	t.Helper()
 	needBrowser(t)
 	addr := freeAddr(t)
 	s := &server{
 		URL:  "http://" + addr,
 		t:    t,
-		args: append([]string{"-dev", "-addr", addr, "-data", t.TempDir(), "-admin-addr", ""}, extra...),
+		args: append([]string{"-addr", addr, "-data", t.TempDir(), "-admin-addr", ""}, extra...),
 		logs: &lockedBuffer{},
 	}
 	t.Cleanup(func() {
@@ -259,10 +273,17 @@ type tab struct {
 func (s *server) open(t *testing.T, name, path string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	var wg sync.WaitGroup
+	var (
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		exceptions []string
+	)
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
+		for _, e := range exceptions {
+			t.Errorf("%s: uncaught in the page: %s", name, e)
+		}
 	})
 	if err := chromedp.Do(ctx); err != nil { // opens the tab; no timeout here
 		t.Fatalf("%s: open tab: %v", name, err)
@@ -277,6 +298,20 @@ func (s *server) open(t *testing.T, name, path string) *tab {
 			}
 			p.dialogs.Add(1)
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	})
+	// Uncaught exceptions and unhandled rejections fail the test.
+	console := chromedp.Console(ctx)
+	wg.Go(func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				mu.Lock()
+				exceptions = append(exceptions, m.String())
+				mu.Unlock()
+			}
 		}
 	})
 	// Reduced motion: screenshots show the end of transitions, not a frame
@@ -394,13 +429,19 @@ func (p *tab) screenshot(name string) string {
 	return path
 }
 
+// cleanScreenshot is screenshot without the toasts, which come and go on
+// their own clock.
+func (p *tab) cleanScreenshot(name string) string {
+	p.t.Helper()
+	eval[bool](p, `(document.getElementById('toasts')?.replaceChildren(), true)`)
+	return p.screenshot(name)
+}
+
 // docScreenshot saves a screenshot for the README: artifacts/<name>.png, and
 // with -update-docs also docs/<name>.png.
 func (p *tab) docScreenshot(name string) {
 	p.t.Helper()
-	// Toasts come and go on their own clock; leave them out of the picture.
-	eval[bool](p, `(document.getElementById('toasts')?.replaceChildren(), true)`)
-	path := p.screenshot(name)
+	path := p.cleanScreenshot(name)
 	if !*updateDocs || strings.HasPrefix(path, "none") {
 		return
 	}

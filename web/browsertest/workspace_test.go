@@ -2,9 +2,12 @@ package browsertest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/presenced/presenced/web"
 )
 
 // Two people on their own machines see each other's status change live: bob
@@ -49,7 +52,7 @@ func TestTwoUsersSeeEachOther(t *testing.T) {
 	if w := eval[int](bob, `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("bob's page is %d px wide at a 375 px viewport: it scrolls sideways", w)
 	}
-	bob.docScreenshot("screenshot-phone")
+	bob.cleanScreenshot("phone")
 
 	bob.close()
 	alice.waitVisible(`[data-user="bob"] [data-status="offline"]`)
@@ -88,4 +91,40 @@ func TestBadTokenShowsSignIn(t *testing.T) {
 	if h := eval[string](p, `location.hash`); h != "" {
 		t.Errorf("the token stays in the address bar: %q", h)
 	}
+}
+
+// Without -dev there is no /dev/token: the page asks for a token, and one
+// pasted into the form signs in, with the display name from its claims.
+func TestPastedTokenWithoutDevMode(t *testing.T) {
+	const secret = "browsertest-secret-0123456789abcdef"
+	s := startServerArgs(t, "-jwt-secret", secret)
+	token, err := web.Mint([]byte(secret), "zoe", "Zoë Quinn", false, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.open(t, "zoe", "/")
+	p.waitVisible(`#token-form`)
+	if eval[bool](p, `document.querySelector('#dev-form').offsetParent !== null`) {
+		t.Error("the dev form shows without -dev")
+	}
+	p.do(chromedp.SetValue(chromedp.CSS(`#token-input`), token))
+	p.click(`#token-form button[type="submit"]`)
+	p.waitVisible(`[data-self][data-status="online"]`)
+	p.waitText(`#self-name`, "Zoë Quinn")
+	p.waitText(`[data-user="zoe"] .name`, "Zoë Quinn")
+	p.waitText(`#self-avatar .initials`, "ZQ")
+}
+
+// With a 1 s idle limit, a page left alone reads Away to others, and the
+// first input on it brings it back at once (the client sends activity when
+// coming back from idle, without waiting for its throttle).
+func TestIdleAndBack(t *testing.T) {
+	s := startServer(t, "-idle-limit", "1s")
+	alice := s.signIn(t, "alice", false)
+	bob := s.signIn(t, "bob", false)
+	alice.waitVisible(`[data-user="bob"] [data-status="away"]`)
+	bob.waitVisible(`[data-self][data-status="away"]`)
+
+	bob.do(chromedp.MouseEvent(chromedp.MouseMoved, 600, 400), chromedp.MouseEvent(chromedp.MouseMoved, 640, 420))
+	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
 }

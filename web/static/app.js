@@ -275,7 +275,7 @@ function resetState() {
   $('#member-list').replaceChildren();
   $('#notices').replaceChildren();
   $('#activity-list').replaceChildren();
-  admin.loaded = false;
+  admin.items = [];
   closeMenu(false);
   closePanel(false);
 }
@@ -546,7 +546,7 @@ function renderMembers() {
   const total = entries.length;
   $('#members-count').textContent = disabled()
     ? `${total} ${total === 1 ? 'member' : 'members'} · presence disabled`
-    : `${online} online · ${total} ${total === 1 ? 'member' : 'members'}`;
+    : `${online} active · ${total} ${total === 1 ? 'member' : 'members'}`;
   show($('#members-empty'), total <= 1);
   rememberMembers();
 }
@@ -650,7 +650,6 @@ function wireMenu() {
 // ---------------------------------------------------------------- admin console
 
 const admin = {
-  loaded: false,
   stats: null,
   statsTimer: null,
   statsSoon: null,
@@ -662,11 +661,9 @@ const admin = {
   editing: null, // custom status being edited, or null when creating
   opener: null,
 
+  /** Called on every welcome: the catalog may have changed while away. */
   open() {
-    if (!this.loaded) {
-      this.loaded = true;
-      this.reloadList();
-    }
+    this.reloadList(true);
     this.refreshStats();
     clearInterval(this.statsTimer);
     this.statsTimer = setInterval(() => {

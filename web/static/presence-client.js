@@ -204,6 +204,7 @@ export class PresenceClient {
    * @returns {Promise<object>}
    */
   connect() {
+    if (this.#ready) return Promise.resolve(this.welcome);
     const first = new Promise((resolve, reject) => {
       const offWelcome = this.on('welcome', (w) => { done(); resolve(w); });
       const offClose = this.on('close', (c) => {
@@ -228,6 +229,7 @@ export class PresenceClient {
    * with code `disconnected`.
    */
   close() {
+    const wasStopped = this.#stopped;
     this.#stopped = true;
     clearTimeout(this.#reconnectTimer);
     this.#listenInput(false);
@@ -236,6 +238,9 @@ export class PresenceClient {
     if (ws) {
       ws.close(1000, 'bye');
       this.#closed(ws, 1000, 'client closed');
+    } else if (!wasStopped) {
+      // Between two attempts: still tell listeners (and a pending connect()).
+      this.#emit('close', { code: 1000, reason: 'client closed', reconnectInMs: null });
     }
   }
 
