@@ -429,7 +429,7 @@ func encodeUser(u store.User) userRecord {
 		Custom:    u.Custom,
 		IdleLimit: u.IdleLimit.String(),
 		AutoAway:  u.AutoAway,
-		LastSeen:  formatTime(u.LastSeen),
+		LastSeen:  store.FormatTime(u.LastSeen),
 	}
 }
 
@@ -442,11 +442,11 @@ func decodeUser(data []byte) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	idle, err := parseDuration(r.IdleLimit)
+	idle, err := store.ParseDuration(r.IdleLimit)
 	if err != nil {
 		return store.User{}, err
 	}
-	seen, err := parseTime(r.LastSeen)
+	seen, err := store.ParseTime(r.LastSeen)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -457,7 +457,7 @@ func decodeUser(data []byte) (store.User, error) {
 }
 
 func encodeService(s store.Service) serviceRecord {
-	return serviceRecord{Enabled: s.Enabled, Reason: s.Reason, Since: formatTime(s.Since)}
+	return serviceRecord{Enabled: s.Enabled, Reason: s.Reason, Since: store.FormatTime(s.Since)}
 }
 
 func decodeService(data []byte) (store.Service, error) {
@@ -465,7 +465,7 @@ func decodeService(data []byte) (store.Service, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return store.Service{}, err
 	}
-	since, err := parseTime(r.Since)
+	since, err := store.ParseTime(r.Since)
 	if err != nil {
 		return store.Service{}, err
 	}
@@ -481,7 +481,7 @@ func decodeSettings(data []byte) (store.Settings, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return store.Settings{}, err
 	}
-	idle, err := parseDuration(r.IdleLimit)
+	idle, err := store.ParseDuration(r.IdleLimit)
 	if err != nil {
 		return store.Settings{}, err
 	}
@@ -494,29 +494,4 @@ func parsePresence(name string) (presence.Status, error) {
 		return 0, fmt.Errorf("unknown presence %q", name)
 	}
 	return p, nil
-}
-
-// parseDuration reads a Go duration string; "" (a record written before the
-// field existed) is zero.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	return time.ParseDuration(s)
-}
-
-// formatTime writes t in UTC: the store keeps the instant, and the zero time
-// as "" so that "never" reads as never.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(time.RFC3339Nano, s)
 }

@@ -371,7 +371,7 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 			"custom", u.Custom,
 			"idle_limit", u.IdleLimit.String(),
 			"auto_away", formatBool(u.AutoAway),
-			"last_seen", formatTime(u.LastSeen),
+			"last_seen", store.FormatTime(u.LastSeen),
 		)
 		tx.SAdd(ctx, s.keys.users(), u.ID)
 		return nil
@@ -399,7 +399,7 @@ func (s *Store) Service(ctx context.Context) (store.Service, error) {
 	if err != nil {
 		return store.Service{}, wrap(op, fmt.Errorf("enabled: %w", err))
 	}
-	since, err := parseTime(h["since"])
+	since, err := store.ParseTime(h["since"])
 	if err != nil {
 		return store.Service{}, wrap(op, fmt.Errorf("since: %w", err))
 	}
@@ -415,7 +415,7 @@ func (s *Store) PutService(ctx context.Context, svc store.Service) error {
 	err := s.rdb.HSet(ctx, s.keys.service(),
 		"enabled", formatBool(svc.Enabled),
 		"reason", svc.Reason,
-		"since", formatTime(svc.Since),
+		"since", store.FormatTime(svc.Since),
 	).Err()
 	if err != nil {
 		return fail(ctx, op, err)
@@ -475,7 +475,7 @@ func (s *Store) Settings(ctx context.Context) (store.Settings, error) {
 	if err != nil {
 		return store.Settings{}, fail(ctx, op, err)
 	}
-	idle, err := parseDuration(h["idle_limit"])
+	idle, err := store.ParseDuration(h["idle_limit"])
 	if err != nil {
 		return store.Settings{}, wrap(op, fmt.Errorf("idle_limit: %w", err))
 	}
@@ -527,7 +527,7 @@ func decodeUser(id string, h map[string]string) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: manual: %w", id, err)
 	}
-	idle, err := parseDuration(h["idle_limit"])
+	idle, err := store.ParseDuration(h["idle_limit"])
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: idle_limit: %w", id, err)
 	}
@@ -535,7 +535,7 @@ func decodeUser(id string, h map[string]string) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: auto_away: %w", id, err)
 	}
-	seen, err := parseTime(h["last_seen"])
+	seen, err := store.ParseTime(h["last_seen"])
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: last_seen: %w", id, err)
 	}
@@ -568,29 +568,6 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not 1 or 0", s)
-}
-
-// parseDuration reads a Go duration string; "" (a field never written) is
-// zero.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	return time.ParseDuration(s)
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(time.RFC3339Nano, s)
 }
 
 // Client returns the store's Redis client, for other users of the same

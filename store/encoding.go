@@ -1,0 +1,32 @@
+package store
+
+import "time"
+
+// How both backends write times and durations as text: times in UTC with
+// nanoseconds, durations as Go duration strings, and zero as "" so that
+// "never" and "not set" read as such.
+
+// FormatTime writes t in UTC, RFC 3339 with nanoseconds; the zero time is "".
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ParseTime reads what FormatTime wrote.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// ParseDuration reads a Go duration string; "" (a field never written) is
+// zero.
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
+}
