@@ -147,6 +147,9 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 		if m.Err != nil {
 			return encodeError(m.RequestID, m.Err.Code, m.Err.Message)
 		}
+		if es, ok := m.Result.(hub.Entries); ok {
+			return encodeEntriesResult(m.RequestID, es)
+		}
 		return wire.Encode(result(m.RequestID, m.Result))
 	case *hub.ServiceChanged:
 		s := service(m.Service)
@@ -200,6 +203,55 @@ func encodeError(id, code, msg string) []byte {
 	return wire.Encode(wire.ErrorFrame{Type: wire.TypeError, ID: id, Code: code, Message: msg})
 }
 
+// encodePresence encodes the presence frame of es, by hand: it is the
+// frame every subscriber gets on every flush.
 func encodePresence(es []hub.Entry) []byte {
-	return wire.Encode(wire.Presence{Type: wire.TypePresence, Users: entries(es)})
+	b := make([]byte, 0, 64+len(es)*192)
+	b = append(b, `{"type":"presence","users":`...)
+	b = appendEntries(b, es)
+	return append(b, '}')
+}
+
+// encodeEntriesResult encodes the result of subscribe and query, as
+// wire.Encode(result(id, es)) would, by hand: every connect has one.
+func encodeEntriesResult(id string, es []hub.Entry) []byte {
+	b := make([]byte, 0, 64+len(id)+len(es)*192)
+	b = append(b, `{"type":"result"`...)
+	if id != "" {
+		b = append(b, `,"id":`...)
+		b = wire.AppendString(b, id)
+	}
+	b = append(b, `,"ok":true,"users":`...)
+	b = appendEntries(b, es)
+	return append(b, '}')
+}
+
+// appendEntries appends es as a JSON array, each entry what entry makes of
+// it, without its allocations.
+func appendEntries(b []byte, es []hub.Entry) []byte {
+	b = append(b, '[')
+	for i := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		e := &es[i]
+		w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
+		var since, seen time.Time
+		if !e.Disabled {
+			w.Status, w.Text = e.Status.String(), e.Text
+			if e.Custom != "" {
+				w.Custom = &e.Custom
+			}
+			if !e.Since.IsZero() {
+				since = e.Since.UTC().Truncate(time.Millisecond)
+				w.Since = &since
+			}
+			if !e.LastSeen.IsZero() {
+				seen = e.LastSeen.UTC().Truncate(time.Millisecond)
+				w.LastSeen = &seen
+			}
+		}
+		b = wire.AppendEntry(b, &w)
+	}
+	return append(b, ']')
 }

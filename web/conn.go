@@ -15,6 +15,10 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
+// closeGrace is how long a close handshake may take before the connection
+// is dropped.
+const closeGrace = time.Second
+
 // Close codes of the protocol beyond RFC 6455's.
 const (
 	codeUnauthorized = websocket.StatusCode(4001)
@@ -34,7 +38,6 @@ type conn struct {
 
 	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
 	heartbeat *time.Timer
-	closing   atomic.Bool
 
 	mu        sync.Mutex
 	queue     []outgoing           // replies and events, in order
@@ -250,6 +253,10 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		// A peer that reads answers the close at once; one that does not
+		// (too slow, or gone) is dropped after a grace period.
+		drop := time.AfterFunc(closeGrace, func() { c.ws.CloseNow() })
+		defer drop.Stop()
 		c.ws.Close(code, reason)
 	}()
 }

@@ -90,7 +90,12 @@ type Server struct {
 	open  atomic.Int64 // open WebSocket connections
 	mu    sync.Mutex
 	conns map[*conn]struct{}
-	wg    sync.WaitGroup // handlers of open connections
+	wg    sync.WaitGroup // goroutines of open connections
+
+	// stopping ends when the server shuts down: connections still in
+	// their hello give up, the others are closed by closeAll.
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 // New returns a server for cfg, with defaults filled in.
@@ -117,13 +122,15 @@ func New(cfg Config) *Server {
 	if cfg.AbuseRefusals <= 0 {
 		cfg.AbuseRefusals = 100
 	}
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
 		metrics:  newMetrics(cfg.Hub, cfg.Node),
 		conns:    make(map[*conn]struct{}),
 	}
+	s.stopping, s.stop = context.WithCancel(context.Background())
+	return s
 }
 
 // Handler serves the page, /ws, the health endpoints and, in dev mode,
@@ -183,11 +190,15 @@ func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if max := s.cfg.MaxConns; max > 0 && s.open.Load() >= int64(max) {
 		s.metrics.refused.WithLabelValues("capacity").Inc()
+		// Not kept alive: at capacity, an idle HTTP connection holds one of
+		// the few files left, and accept would fail for the next client
+		// instead of answering it 503.
+		w.Header().Set("Connection", "close")
 		http.Error(w, "this node is at its connection capacity; try another node or later", http.StatusServiceUnavailable)
 		return
 	}
 	lastHeard := new(atomic.Int64)
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
 		OnPongReceived: func(context.Context, []byte) { lastHeard.Store(time.Now().UnixNano()) },
@@ -197,18 +208,39 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	s.open.Add(1)
-	defer s.open.Add(-1)
 	ws.SetReadLimit(wire.MaxFrame)
-	s.serveConn(r.Context(), ws, lastHeard)
+	// The connection runs on a goroutine of its own and the handler
+	// returns, so that net/http lets go of what it kept for the request
+	// (its buffers, request and response state, and a stack grown by the
+	// handshake): most of an idle connection's memory otherwise. Hijacked
+	// connections are not waited for by http.Server.Shutdown either way;
+	// Serve closes and joins them once they are tracked.
+	s.mu.Lock()
+	if s.conns == nil { // shutting down
+		s.mu.Unlock()
+		s.open.Add(-1)
+		ws.Close(websocket.StatusGoingAway, "server going away")
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer s.open.Add(-1)
+		s.serveConn(s.stopping, ws, lastHeard)
+	}()
 }
 
-// serveConn authenticates ws and runs it until it ends.
-func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn, lastHeard *atomic.Int64) {
+// serveConn authenticates ws and runs it until it ends. Shutdown (stop)
+// ends a hello in progress; an authenticated connection is closed by
+// closeAll instead, with 1001.
+func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *atomic.Int64) {
 	defer ws.CloseNow()
-	ident, helloID, ok := s.hello(ctx, ws)
+	ident, helloID, ok := s.hello(stop, ws)
 	if !ok {
 		return
 	}
+	ctx := context.WithoutCancel(stop)
 	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard}
 	if !s.track(c) {
 		ws.Close(websocket.StatusGoingAway, "server going away")
@@ -219,7 +251,7 @@ func (s *Server) serveConn(ctx context.Context, ws *websocket.Conn, lastHeard *a
 	c.serve(ctx, helloID, count)
 	c.wg.Wait()
 	if counted {
-		if n, ok := s.countConn(context.WithoutCancel(ctx), -1); ok {
+		if n, ok := s.countConn(ctx, -1); ok {
 			s.cfg.Hub.Apply(hub.CountChanged{Count: n})
 		}
 	}
@@ -289,7 +321,6 @@ func (s *Server) track(c *conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
 	return true
 }
 
@@ -297,7 +328,6 @@ func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
-	s.wg.Done()
 }
 
 // Serve serves ln until ctx is done, then shuts down: it stops accepting,
@@ -335,6 +365,7 @@ func (s *Server) closeAll(ctx context.Context) {
 	conns := s.conns
 	s.conns = nil // track refuses from now on
 	s.mu.Unlock()
+	s.stop()
 	for c := range conns {
 		c.Close(hub.CloseShutdown)
 	}

@@ -1,0 +1,46 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Buffer sizes of an upgraded connection. Client frames are small (a hello
+// is under 1 KiB) and most server frames too; a larger frame is read or
+// written straight through the buffer. net/http's own are 4 KiB each, and
+// an idle connection keeps its buffers for life: 19,000 of them hold 150
+// MiB of it.
+const (
+	wsReadBuffer  = 1 << 10
+	wsWriteBuffer = 1 << 10
+)
+
+// smallBuffers is a ResponseWriter whose Hijack hands the connection over
+// with buffers of its own, smaller than net/http's, which it leaves behind
+// once the handler has returned.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(nc, wsReadBuffer)
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent after its request, already read (at
+		// least the byte net/http's background read took). Accept picks
+		// up what is buffered, so they go into the new buffer.
+		b, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc), max(n, wsReadBuffer))
+		if _, err := br.Peek(n); err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, wsWriteBuffer)), nil
+}

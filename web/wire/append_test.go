@@ -1,0 +1,50 @@
+package wire
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// TestAppendPresence checks the hand-written encoder against encoding/json.
+func TestAppendPresence(t *testing.T) {
+	id := "6f1c2a8e-5d1b-4c36-9f0e-2b7d5a9c1e42"
+	odd := "<b>&\"\\\n\t\u2028é\xff"
+	ms := time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)
+	whole := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	local := time.Date(2026, 3, 1, 9, 30, 0, 5, time.FixedZone("x", 3600))
+	tests := [][]Entry{
+		nil,
+		{},
+		{{ID: "alice", Status: "online"}},
+		{{ID: "bob", Status: "busy", Text: "In a meeting", Custom: &id, Since: &ms, LastSeen: &whole}},
+		{{ID: odd, Status: "away", Text: odd, Custom: &odd, Since: &local}, {ID: "c", Status: "disabled"}},
+	}
+	for _, users := range tests {
+		want := Encode(Presence{Type: TypePresence, Users: users})
+		if users == nil {
+			want = bytes.Replace(want, []byte(`"users":null`), []byte(`"users":[]`), 1)
+		}
+		if got := AppendPresence(nil, users); !bytes.Equal(got, want) {
+			t.Errorf("AppendPresence\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// FuzzAppendEntry checks that any entry encodes as encoding/json does.
+func FuzzAppendEntry(f *testing.F) {
+	f.Add("alice", "online", "", "", int64(0))
+	f.Add("b<o>b", "busy", "In a \"meeting\"", "x&y", int64(1767225600123456789))
+	f.Add("\xff\u2028", "away", "\x00\x1f", "é", int64(-62135596800))
+	f.Fuzz(func(t *testing.T, id, status, text, custom string, unixNano int64) {
+		ts := time.Unix(0, unixNano).UTC()
+		e := Entry{ID: id, Status: status, Text: text, Since: &ts}
+		if custom != "" {
+			e.Custom = &custom
+		}
+		want := Encode(e)
+		if got := AppendEntry(nil, &e); !bytes.Equal(got, want) {
+			t.Errorf("AppendEntry\n got %s\nwant %s", got, want)
+		}
+	})
+}
