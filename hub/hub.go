@@ -158,14 +158,16 @@ func (h *Hub) Run(ctx context.Context) error {
 		Str("service", serviceWord(h.service.Enabled)).Msg("hub ready")
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var armed time.Time // the deadline timer is aimed at; zero: none
 	for {
-		h.armIdleTimer(timer)
+		armed = h.armIdleTimer(timer, armed)
 		select {
 		case <-ctx.Done():
 			return nil
 		case f := <-h.inbox:
 			f()
 		case <-timer.C:
+			armed = time.Time{}
 			h.expireIdle(time.Now())
 		}
 	}
@@ -277,13 +279,23 @@ func (q *idleHeap) Pop() any {
 	return c
 }
 
-// armIdleTimer aims timer at the earliest idle deadline.
-func (h *Hub) armIdleTimer(t *time.Timer) {
-	if len(h.idle) == 0 {
-		t.Reset(time.Hour)
-		return
+// armIdleTimer aims t at the earliest idle deadline, unless it is aimed
+// there already (armed): most commands leave it, and a timer reset per
+// command costs more than the command. It returns where t is aimed.
+func (h *Hub) armIdleTimer(t *time.Timer, armed time.Time) time.Time {
+	var next time.Time
+	if len(h.idle) > 0 {
+		next = h.idle[0].idleAt
 	}
-	t.Reset(time.Until(h.idle[0].idleAt))
+	if next.Equal(armed) {
+		return armed
+	}
+	if next.IsZero() {
+		t.Stop()
+	} else {
+		t.Reset(time.Until(next))
+	}
+	return next
 }
 
 // expireIdle turns away every connection whose idle deadline has passed.

@@ -189,6 +189,7 @@ func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (any, *Error
 }
 
 func (h *Hub) subscribe(c *conn, cmd Subscribe) (any, *Error) {
+	now := time.Now()
 	if cmd.All {
 		if !c.subAll {
 			c.subAll = true
@@ -197,7 +198,7 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe) (any, *Error) {
 		var es Entries = []Entry{}
 		for _, u := range h.users {
 			if u.status != presence.Offline {
-				es = append(es, h.entry(u))
+				es = append(es, h.entry(u, now))
 			}
 		}
 		return es, nil
@@ -251,10 +252,11 @@ func (h *Hub) unsubscribeAll(c *conn) {
 // entries is the presence of users, in the order asked; users never seen
 // read offline.
 func (h *Hub) entries(ids []string) Entries {
+	now := time.Now()
 	es := make([]Entry, 0, len(ids))
 	for _, id := range ids {
 		if u := h.users[id]; u != nil {
-			es = append(es, h.entry(u))
+			es = append(es, h.entry(u, now))
 		} else {
 			es = append(es, Entry{User: id, Disabled: !h.service.Enabled})
 		}

@@ -132,17 +132,18 @@ func (h *Hub) setService(s store.Service, n int) {
 	if !s.Enabled {
 		return
 	}
+	now := time.Now()
 	for _, c := range h.conns {
 		if c.subAll {
 			// Every user, offline ones too: a client that showed them
 			// disabled needs their real state now.
 			for _, u := range h.users {
-				c.sink.Presence(h.entry(u))
+				c.sink.Presence(h.entry(u, now))
 			}
 		}
 		for uid := range c.subs {
 			if u := h.users[uid]; u != nil {
-				c.sink.Presence(h.entry(u))
+				c.sink.Presence(h.entry(u, now))
 			}
 		}
 	}

@@ -80,7 +80,7 @@ func (h *Hub) follow(u *user) bool {
 }
 
 // entry is u as subscribers see it now.
-func (h *Hub) entry(u *user) Entry {
+func (h *Hub) entry(u *user, now time.Time) Entry {
 	if !h.service.Enabled {
 		return Entry{User: u.id, Disabled: true}
 	}
@@ -88,7 +88,7 @@ func (h *Hub) entry(u *user) Entry {
 	if u.live().Live() && u.status != presence.Offline {
 		// Connected and visible: seen now. An invisible user keeps the
 		// last_seen of the disconnect before, so nothing gives them away.
-		e.LastSeen = time.Now()
+		e.LastSeen = now
 	}
 	return e
 }
@@ -110,16 +110,16 @@ func (h *Hub) changed(u *user, textChanged bool, now time.Time) {
 		u.status = st
 		u.since = now
 	}
-	h.fanOut(u)
+	h.fanOut(u, now)
 }
 
 // fanOut hands u's new state to everyone subscribed to it. Nothing goes out
 // while the service is disabled: a fresh snapshot follows when it is back.
-func (h *Hub) fanOut(u *user) {
+func (h *Hub) fanOut(u *user, now time.Time) {
 	if !h.service.Enabled {
 		return
 	}
-	e := h.entry(u)
+	e := h.entry(u, now)
 	for id, c := range h.watchers[u.id] {
 		if _, all := h.allSubs[id]; !all {
 			c.sink.Presence(e)

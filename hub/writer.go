@@ -154,18 +154,29 @@ func (w *writer) flush(ctx context.Context) int {
 
 	var failed []store.User
 	broken := false
+	// One deadline per chunk of writes, not per write: a context with a
+	// timer per user cost more than the rest of a status change.
+	const chunk = 64
+	cctx, cancel := context.WithCancel(ctx)
+	written := 0
 	for _, u := range users {
 		if broken {
 			failed = append(failed, u)
 			continue
 		}
-		err := w.call(ctx, func(ctx context.Context) error { return w.st.PutUser(ctx, u) })
+		if written%chunk == 0 {
+			cancel()
+			cctx, cancel = context.WithTimeout(ctx, writeTimeout)
+		}
+		written++
+		err := w.st.PutUser(cctx, u)
 		w.note(err)
 		if err != nil {
 			failed = append(failed, u)
 			broken = true // the store is down: keep the rest for the retry
 		}
 	}
+	cancel()
 	if svc != nil && !broken {
 		err := w.call(ctx, func(ctx context.Context) error { return w.st.PutService(ctx, *svc) })
 		w.note(err)
