@@ -9,8 +9,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/presenced/presenced/presence"
-	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/store/storetest"
 )
@@ -45,55 +43,13 @@ func TestOpenCreatesFolderAndFile(t *testing.T) {
 
 func TestReopenKeepsData(t *testing.T) {
 	dir := t.TempDir()
-	ctx := t.Context()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away}
-	user := store.User{
-		ID: "u-1", Manual: presence.Busy, Text: "heads down", Custom: lunch.ID,
-		IdleLimit: 2 * time.Minute, AutoAway: false, LastSeen: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC),
-	}
-	svc := store.Service{Enabled: false, Reason: "admin", Since: time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)}
-	set := store.Settings{IdleLimit: 15 * time.Minute}
-	for _, err := range []error{
-		s.CreateCustomStatus(ctx, lunch),
-		s.PutUser(ctx, user),
-		s.PutService(ctx, svc),
-		s.PutSettings(ctx, set),
-		s.ResetPeak(ctx, 17),
-	} {
+	storetest.Reopen(t, func(t *testing.T) store.Store {
+		s, err := Open(dir, Options{})
 		if err != nil {
-			t.Fatalf("write: %v", err)
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s = open(t, dir)
-	statuses, err := s.CustomStatuses(ctx)
-	if err != nil || len(statuses) != 1 || statuses[0] != lunch {
-		t.Errorf("CustomStatuses after reopen = %+v, %v; want [%+v]", statuses, err, lunch)
-	}
-	// The name index survived too, not only the record.
-	if err := s.CreateCustomStatus(ctx, status.Custom{ID: "id-2", Name: "LUNCH"}); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("CreateCustomStatus of a taken name after reopen = %v, want ErrConflict", err)
-	}
-	if got, err := s.User(ctx, user.ID); err != nil || got.Text != user.Text || got.Manual != user.Manual ||
-		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) {
-		t.Errorf("User after reopen = %+v, %v; want %+v", got, err, user)
-	}
-	if got, err := s.Service(ctx); err != nil || got.Enabled || got.Reason != svc.Reason || !got.Since.Equal(svc.Since) {
-		t.Errorf("Service after reopen = %+v, %v; want %+v", got, err, svc)
-	}
-	if got, err := s.Settings(ctx); err != nil || got != set {
-		t.Errorf("Settings after reopen = %+v, %v; want %+v", got, err, set)
-	}
-	if got, err := s.Peak(ctx); err != nil || got != 17 {
-		t.Errorf("Peak after reopen = %d, %v; want 17", got, err)
-	}
+		return s
+	})
 }
 
 // TestSecondOpenFailsFast: bbolt's flock is per open file, so a second Open

@@ -108,54 +108,13 @@ func TestContract(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	rawURL := redisURL(t)
 	prefix := testPrefix(t, rawURL)
-	ctx := t.Context()
-	s, err := Open(ctx, rawURL, Options{Prefix: prefix})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away}
-	user := store.User{
-		ID: "u-1", Manual: presence.Busy, Text: "heads down", Custom: lunch.ID,
-		IdleLimit: 2 * time.Minute, AutoAway: false, LastSeen: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC),
-	}
-	svc := store.Service{Enabled: false, Reason: "admin", Since: time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)}
-	set := store.Settings{IdleLimit: 15 * time.Minute}
-	for _, err := range []error{
-		s.CreateCustomStatus(ctx, lunch),
-		s.PutUser(ctx, user),
-		s.PutService(ctx, svc),
-		s.PutSettings(ctx, set),
-		s.ResetPeak(ctx, 17),
-	} {
+	storetest.Reopen(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), rawURL, Options{Prefix: prefix})
 		if err != nil {
-			t.Fatalf("write: %v", err)
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s = open(t, rawURL, prefix)
-	statuses, err := s.CustomStatuses(ctx)
-	if err != nil || len(statuses) != 1 || statuses[0] != lunch {
-		t.Errorf("CustomStatuses after reopen = %+v, %v; want [%+v]", statuses, err, lunch)
-	}
-	if err := s.CreateCustomStatus(ctx, status.Custom{ID: "id-2", Name: "LUNCH"}); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("CreateCustomStatus of a taken name after reopen = %v, want ErrConflict", err)
-	}
-	if got, err := s.User(ctx, user.ID); err != nil || got.Text != user.Text || got.Manual != user.Manual ||
-		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) {
-		t.Errorf("User after reopen = %+v, %v; want %+v", got, err, user)
-	}
-	if got, err := s.Service(ctx); err != nil || got.Enabled || got.Reason != svc.Reason || !got.Since.Equal(svc.Since) {
-		t.Errorf("Service after reopen = %+v, %v; want %+v", got, err, svc)
-	}
-	if got, err := s.Settings(ctx); err != nil || got != set {
-		t.Errorf("Settings after reopen = %+v, %v; want %+v", got, err, set)
-	}
-	if got, err := s.Peak(ctx); err != nil || got != 17 {
-		t.Errorf("Peak after reopen = %d, %v; want 17", got, err)
-	}
+		return s
+	})
 }
 
 // TestKeyLayout pins the keys docs/redis.md promises operators.

@@ -596,3 +596,55 @@ func testClosed(t *testing.T, s store.Store) {
 	// backend's choice.
 	_ = s.Close()
 }
+
+// Reopen checks that what a store holds survives closing it: open must
+// return a store on the same data each time it is called.
+func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := t.Context()
+	s := open(t)
+	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away}
+	user := store.User{
+		ID: "u-1", Manual: presence.Busy, Text: "heads down", Custom: lunch.ID,
+		IdleLimit: 2 * time.Minute, AutoAway: false, LastSeen: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC),
+	}
+	svc := store.Service{Enabled: false, Reason: "admin", Since: time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)}
+	set := store.Settings{IdleLimit: 15 * time.Minute}
+	for _, err := range []error{
+		s.CreateCustomStatus(ctx, lunch),
+		s.PutUser(ctx, user),
+		s.PutService(ctx, svc),
+		s.PutSettings(ctx, set),
+		s.ResetPeak(ctx, 17),
+	} {
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = open(t)
+	defer s.Close()
+	statuses, err := s.CustomStatuses(ctx)
+	if err != nil || len(statuses) != 1 || statuses[0] != lunch {
+		t.Errorf("CustomStatuses after reopen = %+v, %v; want [%+v]", statuses, err, lunch)
+	}
+	// The name index survived too, not only the record.
+	if err := s.CreateCustomStatus(ctx, status.Custom{ID: "id-2", Name: "LUNCH"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateCustomStatus of a taken name after reopen = %v, want ErrConflict", err)
+	}
+	if got, err := s.User(ctx, user.ID); err != nil || got.Text != user.Text || got.Manual != user.Manual ||
+		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) {
+		t.Errorf("User after reopen = %+v, %v; want %+v", got, err, user)
+	}
+	if got, err := s.Service(ctx); err != nil || got.Enabled || got.Reason != svc.Reason || !got.Since.Equal(svc.Since) {
+		t.Errorf("Service after reopen = %+v, %v; want %+v", got, err, svc)
+	}
+	if got, err := s.Settings(ctx); err != nil || got != set {
+		t.Errorf("Settings after reopen = %+v, %v; want %+v", got, err, set)
+	}
+	if got, err := s.Peak(ctx); err != nil || got != 17 {
+		t.Errorf("Peak after reopen = %d, %v; want 17", got, err)
+	}
+}

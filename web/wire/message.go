@@ -96,7 +96,7 @@ type Result struct {
 	ID   string `json:"id,omitempty"`
 	OK   bool   `json:"ok"`
 
-	Users    *[]Entry        `json:"users,omitempty"`    // subscribe, unsubscribe, query
+	Users    *[]Entry        `json:"users,omitempty"`    // subscribe, query
 	Self     *Self           `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
 	Prefs    *Prefs          `json:"prefs,omitempty"`    // set_prefs
 	Status   *CustomStatus   `json:"status,omitempty"`   // admin.statuses.create, update, delete
