@@ -136,6 +136,24 @@ func (n *node) dial(t *testing.T) *client {
 	return c
 }
 
+// silent dials and says hello as user, with no reader: the connection
+// answers no ping and reads nothing until the test does.
+func (n *node) silent(t *testing.T, user string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+n.url[len("http"):]+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	hello := `{"type":"hello","token":"` + token(t, user, false) + `"}`
+	if err := ws.Write(ctx, websocket.MessageText, []byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
 // connect dials and signs in as user.
 func (n *node) connect(t *testing.T, user string, admin bool) *client {
 	t.Helper()

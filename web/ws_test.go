@@ -310,15 +310,7 @@ func TestHeartbeatClosesSilentConnection(t *testing.T) {
 	// bob signs in, then stops reading: his client answers no pings.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+n.url[4:]+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	hello := `{"type":"hello","token":"` + token(t, "bob", false) + `"}`
-	if err := ws.Write(ctx, websocket.MessageText, []byte(hello)); err != nil {
-		t.Fatal(err)
-	}
+	ws := n.silent(t, "bob")
 	if _, data, err := ws.Read(ctx); err != nil || !strings.Contains(string(data), `"welcome"`) {
 		t.Fatalf("bob's welcome: %s %v", data, err)
 	}
@@ -497,12 +489,7 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 	// slow signs in and asks for far more than it ever reads.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+n.url[4:]+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","token":"`+token(t, "slow", false)+`"}`))
+	ws := n.silent(t, "slow")
 	fast.presenceOf("slow", "online")
 	ids := make([]string, 500) // a 52 KiB frame, under the 64 KiB limit
 	for i := range ids {
