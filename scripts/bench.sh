@@ -224,7 +224,7 @@ fi
 	echo "| N | connected | connects/s | connect p99 ms | RSS base MiB | RSS MiB | RSS/conn KiB | heap / stacks MiB | RSS/conn after GC KiB | heap / stacks after GC MiB | idle CPU % | calm p50/p99 ms | calm CPU % | churn ${CHURN} p50/p99 ms | churn CPU % |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for n in $NS; do
-		echo "| $n | ${R[$n,connected]} (${R[$n,failed]} failed) | ${R[$n,rate]} | ${R[$n,conn_p99]} | $((R[$n,rss0] / 1024)) | $((R[$n,rss] / 1024)) | ${R[$n,per]} | $((R[$n,heap] / 1024)) / $((R[$n,stack] / 1024)) | ${R[$n,per_gc]} | $((R[$n,heap_gc] / 1024)) / $((R[$n,stack_gc] / 1024)) | ${R[$n,idle_cpu]} | ${R[$n,calm_p50]} / ${R[$n,calm_p99]} | ${R[$n,calm_cpu]} | ${R[$n,churn_p50]} / ${R[$n,churn_p99]} | ${R[$n,churn_cpu]} |"
+		echo "| $n | ${R[$n,connected]} (${R[$n,failed]} failed) | ${R[$n,rate]} | ${R[$n,conn_p99]} | $((R[$n,rss0] / 1024)) | $((R[$n,rss] / 1024)) | ${R[$n,per]} | $((R[$n,heap] / 1024)) / $((R[$n,stack] / 1024)) | ${R[$n,per_gc]} | $((R[$n,heap_gc] / 1024)) / $((R[$n,stack_gc] / 1024)) | ${R[$n,idle_cpu]} | ${R[$n,calm_p50]:--} / ${R[$n,calm_p99]:--} | ${R[$n,calm_cpu]:--} | ${R[$n,churn_p50]:--} / ${R[$n,churn_p99]:--} | ${R[$n,churn_cpu]:--} |"
 	done
 	if [[ $CAPACITY == 1 ]]; then
 		echo
