@@ -63,8 +63,9 @@ func Effective(manual Status, conns Conns) Status {
 	}
 }
 
-// DeadAfter is how many heartbeat intervals a connection may stay silent (no
-// frame, no pong) before it is dead: 2.5, so one lost ping is forgiven.
+// deadAfterHalves is how many half heartbeat intervals a connection may
+// stay silent (no frame, no pong) before it is dead: 2.5 intervals, so one
+// lost ping is forgiven.
 const deadAfterHalves = 5
 
 // DeadAt is when a connection last heard from at lastHeard is dead, given the
@@ -80,15 +81,4 @@ func IdleAt(lastActive time.Time, limit time.Duration) time.Time {
 		return time.Time{}
 	}
 	return lastActive.Add(limit)
-}
-
-// Earliest returns the earliest non-zero time of ts, or the zero Time.
-func Earliest(ts ...time.Time) time.Time {
-	var min time.Time
-	for _, t := range ts {
-		if !t.IsZero() && (min.IsZero() || t.Before(min)) {
-			min = t
-		}
-	}
-	return min
 }

@@ -2,7 +2,6 @@ package presence
 
 import (
 	"testing"
-	"time"
 )
 
 var sinkStatus Status
@@ -29,13 +28,3 @@ func BenchmarkEffective(b *testing.B) {
 }
 
 // BenchmarkEarliest is the deadline pick a connection timer makes.
-func BenchmarkEarliest(b *testing.B) {
-	now := time.Now()
-	idle := IdleAt(now, 5*time.Minute)
-	b.ReportAllocs()
-	var t time.Time
-	for b.Loop() {
-		t = Earliest(idle, DeadAt(now, 10*time.Second), time.Time{})
-	}
-	_ = t
-}

@@ -63,11 +63,4 @@ func TestDeadlines(t *testing.T) {
 	if got := IdleAt(t0, 0); !got.IsZero() {
 		t.Errorf("IdleAt with no limit = %v, want zero", got)
 	}
-	a, b := t0.Add(time.Second), t0.Add(2*time.Second)
-	if got := Earliest(time.Time{}, b, a); !got.Equal(a) {
-		t.Errorf("Earliest = %v, want %v", got, a)
-	}
-	if got := Earliest(time.Time{}); !got.IsZero() {
-		t.Errorf("Earliest of zeros = %v", got)
-	}
 }
