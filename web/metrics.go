@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/presenced/presenced/hub"
 )
@@ -48,7 +49,7 @@ func newMetrics(h *hub.Hub, node string) *metrics {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg)
 	}
 	reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
-		hubCollector{h}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		hubCollector{h}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

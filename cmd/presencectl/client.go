@@ -25,8 +25,8 @@ type dialOptions struct {
 
 	// OnEvent is called on the connection's read goroutine with every frame
 	// that is not the reply to a pending request: events, and replies to
-	// commands sent with send. It must not block. Nil: such frames go to the
-	// channel of events, and are dropped when nobody reads it.
+	// commands sent with send. It must not block. Nil: such frames are
+	// dropped (the admin commands wait only for their replies).
 	OnEvent func(f *wire.Frame)
 }
 
@@ -36,7 +36,6 @@ type dialOptions struct {
 type conn struct {
 	ws      *websocket.Conn
 	onEvent func(f *wire.Frame)
-	events  chan wire.Frame // only when onEvent is nil
 
 	seq     atomic.Uint64
 	mu      sync.Mutex
@@ -86,9 +85,6 @@ func dial(ctx context.Context, url, token string, o dialOptions) (*conn, *wire.F
 		pending: make(map[string]chan reply),
 		done:    make(chan struct{}),
 	}
-	if c.onEvent == nil {
-		c.events = make(chan wire.Frame, 16)
-	}
 	go c.read()
 
 	r, err := c.request(ctx, wire.Command{Type: wire.TypeHello, Token: token, Client: clientName})
@@ -130,11 +126,6 @@ func (c *conn) read() {
 		}
 		if c.onEvent != nil {
 			c.onEvent(&f)
-			continue
-		}
-		select {
-		case c.events <- f:
-		default:
 		}
 	}
 }
@@ -221,11 +212,6 @@ func (c *conn) send(ctx context.Context, cmd wire.Command) error {
 	}
 	return nil
 }
-
-// eventCh returns the frames that are neither replies nor given to an
-// OnEvent handler; it is nil with a handler. It is never closed: watch
-// done. Frames that nobody reads in time are dropped.
-func (c *conn) eventCh() <-chan wire.Frame { return c.events }
 
 // closedErr says why the connection is gone; done must be closed.
 func (c *conn) closedErr() error {
