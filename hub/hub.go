@@ -74,8 +74,8 @@ type Hub struct {
 	// Owned by the Run goroutine.
 	conns        map[ConnID]*conn
 	users        map[string]*user
-	allSubs      map[ConnID]*conn            // connections subscribed to all
-	watchers     map[string]map[ConnID]*conn // user id -> connections subscribed to it by id
+	allSubs      map[ConnID]*conn   // connections subscribed to all
+	watchers     map[string][]*conn // user id -> connections subscribed to it by id
 	catalog      *status.Catalog
 	service      store.Service
 	settings     store.Settings
@@ -118,7 +118,7 @@ func New(cfg Config) *Hub {
 		conns:    make(map[ConnID]*conn),
 		users:    make(map[string]*user),
 		allSubs:  make(map[ConnID]*conn),
-		watchers: make(map[string]map[ConnID]*conn),
+		watchers: make(map[string][]*conn),
 		catalog:  status.NewCatalog(nil),
 		warned:   make(map[int]bool),
 	}

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -203,48 +204,68 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe) (any, *Error) {
 		}
 		return es, nil
 	}
-	fresh := 0
+	var fresh []string
 	for _, uid := range cmd.Users {
-		if _, ok := c.subs[uid]; !ok {
-			fresh++
+		if _, found := slices.BinarySearch(c.subs, uid); !found && !slices.Contains(fresh, uid) {
+			fresh = append(fresh, h.intern(uid))
 		}
 	}
-	if n := len(c.subs) + fresh; n > h.cfg.MaxSubscriptions {
+	if n := len(c.subs) + len(fresh); n > h.cfg.MaxSubscriptions {
 		return nil, errorf(CodeOverLimit, "this would make %d subscriptions on one connection, at most %d allowed", n, h.cfg.MaxSubscriptions)
 	}
-	for _, uid := range cmd.Users {
-		h.watch(c, uid)
+	if len(fresh) > 0 {
+		// Exactly the room needed: an idle connection keeps its
+		// subscriptions for hours, and append would double them.
+		subs := make([]string, len(c.subs), len(c.subs)+len(fresh))
+		copy(subs, c.subs)
+		c.subs = append(subs, fresh...)
+		slices.Sort(c.subs)
+		for _, uid := range fresh {
+			h.watchers[uid] = append(h.watchers[uid], c)
+		}
 	}
 	return h.entries(cmd.Users), nil
 }
 
-func (h *Hub) watch(c *conn, uid string) {
-	if c.subs == nil {
-		c.subs = map[string]struct{}{}
+// intern returns the hub's own copy of a known user's id, so that
+// subscriptions share it rather than keep the one each command decoded.
+func (h *Hub) intern(uid string) string {
+	if u := h.users[uid]; u != nil {
+		return u.id
 	}
-	c.subs[uid] = struct{}{}
-	w := h.watchers[uid]
-	if w == nil {
-		w = map[ConnID]*conn{}
-		h.watchers[uid] = w
-	}
-	w[c.id] = c
+	return uid
 }
 
 func (h *Hub) unwatch(c *conn, uid string) {
-	delete(c.subs, uid)
-	if w := h.watchers[uid]; w != nil {
-		delete(w, c.id)
-		if len(w) == 0 {
-			delete(h.watchers, uid)
-		}
+	i, found := slices.BinarySearch(c.subs, uid)
+	if !found {
+		return
+	}
+	c.subs = slices.Delete(c.subs, i, i+1)
+	h.dropWatcher(c, uid)
+}
+
+// dropWatcher removes c from the connections subscribed to uid.
+func (h *Hub) dropWatcher(c *conn, uid string) {
+	w := h.watchers[uid]
+	i := slices.Index(w, c)
+	if i < 0 {
+		return
+	}
+	w[i] = w[len(w)-1]
+	w[len(w)-1] = nil
+	if w = w[:len(w)-1]; len(w) == 0 {
+		delete(h.watchers, uid)
+	} else {
+		h.watchers[uid] = w
 	}
 }
 
 func (h *Hub) unsubscribeAll(c *conn) {
-	for uid := range c.subs {
-		h.unwatch(c, uid)
+	for _, uid := range c.subs {
+		h.dropWatcher(c, uid)
 	}
+	c.subs = nil
 	c.subAll = false
 	delete(h.allSubs, c.id)
 }

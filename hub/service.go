@@ -141,7 +141,7 @@ func (h *Hub) setService(s store.Service, n int) {
 				c.sink.Presence(h.entry(u, now))
 			}
 		}
-		for uid := range c.subs {
+		for _, uid := range c.subs {
 			if u := h.users[uid]; u != nil {
 				c.sink.Presence(h.entry(u, now))
 			}

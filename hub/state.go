@@ -19,7 +19,7 @@ type conn struct {
 	lastActive time.Time
 	idleAt     time.Time // zero: not in the idle heap
 	heapIndex  int       // index in the idle heap, -1 when not in it
-	subs       map[string]struct{}
+	subs       []string  // users subscribed to by id, sorted
 	subAll     bool
 }
 
@@ -120,8 +120,8 @@ func (h *Hub) fanOut(u *user, now time.Time) {
 		return
 	}
 	e := h.entry(u, now)
-	for id, c := range h.watchers[u.id] {
-		if _, all := h.allSubs[id]; !all {
+	for _, c := range h.watchers[u.id] {
+		if !c.subAll {
 			c.sink.Presence(e)
 		}
 	}
