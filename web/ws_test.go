@@ -364,7 +364,7 @@ func TestSubscriptionLimit(t *testing.T) {
 	n := startNode(t, options{hub: hub.Config{MaxSubscriptions: 2}})
 	c := n.connect(t, "alice", false)
 	c.ok(map[string]any{"type": "subscribe", "users": []string{"a", "b", "a"}}) // a repeated id counts once
-	c.ok(map[string]any{"type": "subscribe", "users": []string{"a"}}) // already counted
+	c.ok(map[string]any{"type": "subscribe", "users": []string{"a"}})           // already counted
 	c.fail(map[string]any{"type": "subscribe", "users": []string{"c"}}, "over_limit")
 }
 
