@@ -2,8 +2,6 @@ package cluster_test
 
 import (
 	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -159,140 +158,39 @@ func token(t *testing.T, user string, admin bool) string {
 	return tok
 }
 
-// client is a test's connection to one node.
-type client struct {
-	t       *testing.T
-	ws      *websocket.Conn
-	frames  chan wire.Frame
-	welcome wire.Frame
-	seq     int
-	backlog []wire.Frame
-	state   map[string]wire.Entry // the latest presence of each user seen
-}
-
 const waitFor = 15 * time.Second
 
-func (n *node) connect(t *testing.T, user string, admin bool) *client {
+func (n *node) connect(t *testing.T, user string, admin bool) *wstest.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, n.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &client{t: t, ws: ws, frames: make(chan wire.Frame, 4096), state: map[string]wire.Entry{}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(c.frames)
-		for {
-			_, b, err := ws.Read(context.Background())
-			if err != nil {
-				return
-			}
-			f, _ := wire.DecodeFrame(b)
-			c.frames <- f
-		}
-	}()
-	t.Cleanup(func() { ws.CloseNow(); <-done })
-	c.send(map[string]any{"type": "hello", "token": token(t, user, admin)})
-	c.welcome = c.wait(func(f wire.Frame) bool { return f.Type == "welcome" }, "welcome")
-	return c
-}
-
-func (c *client) send(v any) {
-	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *client) wait(ok func(wire.Frame) bool, what string) wire.Frame {
-	c.t.Helper()
-	for i, f := range c.backlog {
-		if ok(f) {
-			c.backlog = append(c.backlog[:i:i], c.backlog[i+1:]...)
-			return f
-		}
-	}
-	timeout := time.After(waitFor)
-	for {
-		select {
-		case f, open := <-c.frames:
-			if !open {
-				c.t.Fatalf("connection ended while waiting for %s", what)
-			}
-			if f.Type == "presence" {
-				for _, e := range f.Users {
-					c.state[e.ID] = e
-				}
-			}
-			if ok(f) {
-				return f
-			}
-			c.backlog = append(c.backlog, f)
-		case <-timeout:
-			c.t.Fatalf("no %s within %v", what, waitFor)
-		}
-	}
-}
-
-func (c *client) do(cmd map[string]any) wire.Frame {
-	c.t.Helper()
-	c.seq++
-	id := strconv.Itoa(c.seq)
-	cmd["id"] = id
-	c.send(cmd)
-	return c.wait(func(f wire.Frame) bool { return f.ID == id && (f.Type == "result" || f.Type == "error") }, "reply to "+fmt.Sprint(cmd["type"]))
-}
-
-func (c *client) ok(cmd map[string]any) wire.Frame {
-	c.t.Helper()
-	f := c.do(cmd)
-	if f.Type != "result" {
-		c.t.Fatalf("%v: %s %s", cmd["type"], f.Code, f.Message)
-	}
-	return f
-}
-
-// sees waits until the latest presence c got of user reads status.
-func (c *client) sees(user, status string) wire.Entry {
-	c.t.Helper()
-	if e, ok := c.state[user]; ok && e.Status == status {
-		return e
-	}
-	c.wait(func(wire.Frame) bool { return c.state[user].Status == status }, user+" "+status)
-	return c.state[user]
+	return wstest.Connect(t, n.url, token(t, user, admin), waitFor)
 }
 
 func TestCrossNodePresence(t *testing.T) {
 	r := startRedis(t)
 	n1, n2 := startNode(t, r), startNode(t, r)
 	alice := n1.connect(t, "alice", false)
-	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 
 	bob := n2.connect(t, "bob", false)
-	alice.sees("bob", "online")
-	bob.ok(map[string]any{"type": "idle"})
-	alice.sees("bob", "away")
-	bob.ok(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
-	if e := alice.sees("bob", "busy"); e.Text != "Focus" {
+	alice.Sees("bob", "online")
+	bob.OK(map[string]any{"type": "idle"})
+	alice.Sees("bob", "away")
+	bob.OK(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
+	if e := alice.Sees("bob", "busy"); e.Text != "Focus" {
 		t.Errorf("bob on node 1 = %+v", e)
 	}
 	// A second tab on node 1: bob is online while either tab is.
-	bob.ok(map[string]any{"type": "set_status", "status": "online"})
+	bob.OK(map[string]any{"type": "set_status", "status": "online"})
 	tab := n1.connect(t, "bob", false)
-	alice.sees("bob", "online")
-	bob.ws.Close(websocket.StatusNormalClosure, "")
-	tab.ok(map[string]any{"type": "idle"})
-	alice.sees("bob", "away") // the node-2 tab is gone, the node-1 tab idle
-	tab.ws.Close(websocket.StatusNormalClosure, "")
-	if e := alice.sees("bob", "offline"); e.LastSeen == nil {
+	alice.Sees("bob", "online")
+	bob.WS.Close(websocket.StatusNormalClosure, "")
+	tab.OK(map[string]any{"type": "idle"})
+	alice.Sees("bob", "away") // the node-2 tab is gone, the node-1 tab idle
+	tab.WS.Close(websocket.StatusNormalClosure, "")
+	if e := alice.Sees("bob", "offline"); e.LastSeen == nil {
 		t.Errorf("bob offline with no last_seen: %+v", e)
 	}
-	q := alice.ok(map[string]any{"type": "query", "users": []string{"bob"}})
+	q := alice.OK(map[string]any{"type": "query", "users": []string{"bob"}})
 	if q.Users[0].Status != "offline" {
 		t.Errorf("query = %+v", q.Users)
 	}
@@ -302,68 +200,68 @@ func TestLimitAndAdminAcrossNodes(t *testing.T) {
 	r := startRedis(t)
 	nodes := []*node{startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4")}
 	admin := nodes[0].connect(t, "root", true)
-	users := []*client{admin, nodes[1].connect(t, "u1", false), nodes[2].connect(t, "u2", false), nodes[1].connect(t, "u3", false)}
-	if s := users[3].welcome.Service; s.State != "enabled" || s.Connections != 4 {
+	users := []*wstest.Client{admin, nodes[1].connect(t, "u1", false), nodes[2].connect(t, "u2", false), nodes[1].connect(t, "u3", false)}
+	if s := users[3].Welcome.Service; s.State != "enabled" || s.Connections != 4 {
 		t.Fatalf("4th connection's service = %+v", s)
 	}
 	over := nodes[2].connect(t, "u4", false) // 5 > 4, on the third node
-	if s := over.welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" {
+	if s := over.Welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" {
 		t.Errorf("tripping welcome = %+v", s)
 	}
 	for _, c := range users {
-		c.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" }, "service disabled")
+		c.NextAny(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" })
 	}
-	admin.wait(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "connection_limit" }, "limit notice")
+	admin.NextAny(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "connection_limit" })
 
-	if f := admin.do(map[string]any{"type": "admin.service", "enabled": true}); f.Code != "over_limit" {
+	if f := admin.Do(map[string]any{"type": "admin.service", "enabled": true}); f.Code != "over_limit" {
 		t.Errorf("enable over the limit: %+v", f)
 	}
-	over.ws.Close(websocket.StatusNormalClosure, "")
-	users[3].ws.Close(websocket.StatusNormalClosure, "")
-	admin.wait(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "ready_to_enable" }, "ready notice")
-	admin.ok(map[string]any{"type": "admin.service", "enabled": true})
+	over.WS.Close(websocket.StatusNormalClosure, "")
+	users[3].WS.Close(websocket.StatusNormalClosure, "")
+	admin.NextAny(func(f wire.Frame) bool { return f.Type == "notice" && f.Code == "ready_to_enable" })
+	admin.OK(map[string]any{"type": "admin.service", "enabled": true})
 	for _, c := range users[1:3] {
-		c.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "enabled" }, "service enabled")
+		c.NextAny(func(f wire.Frame) bool { return f.Type == "service" && f.State == "enabled" })
 	}
 
 	// Custom statuses made on one node reach the others' users.
-	cs := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "In a meeting", "presence": "busy"}).Status
-	users[2].wait(func(f wire.Frame) bool { return f.Type == "statuses" && f.Op == "created" }, "statuses event")
+	cs := admin.OK(map[string]any{"type": "admin.statuses.create", "name": "In a meeting", "presence": "busy"}).Status
+	users[2].NextAny(func(f wire.Frame) bool { return f.Type == "statuses" && f.Op == "created" })
 	watcher := nodes[2].connect(t, "watcher", false)
-	if len(watcher.welcome.Statuses) != 1 {
-		t.Errorf("node 3 catalog = %+v", watcher.welcome.Statuses)
+	if len(watcher.Welcome.Statuses) != 1 {
+		t.Errorf("node 3 catalog = %+v", watcher.Welcome.Statuses)
 	}
-	watcher.ok(map[string]any{"type": "subscribe", "users": []string{"u1"}})
-	users[1].ok(map[string]any{"type": "set_custom_status", "custom": cs.ID})
-	watcher.sees("u1", "busy")
-	admin.ok(map[string]any{"type": "admin.statuses.update", "custom": cs.ID, "name": "On a call", "presence": "away"})
-	if e := watcher.sees("u1", "away"); e.Text != "On a call" {
+	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"u1"}})
+	users[1].OK(map[string]any{"type": "set_custom_status", "custom": cs.ID})
+	watcher.Sees("u1", "busy")
+	admin.OK(map[string]any{"type": "admin.statuses.update", "custom": cs.ID, "name": "On a call", "presence": "away"})
+	if e := watcher.Sees("u1", "away"); e.Text != "On a call" {
 		t.Errorf("after rename on node 1, u1 on node 3 = %+v", e)
 	}
-	admin.ok(map[string]any{"type": "admin.service", "enabled": false})
-	watcher.wait(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" && *f.Reason == "admin" }, "service off by admin")
+	admin.OK(map[string]any{"type": "admin.service", "enabled": false})
+	watcher.NextAny(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" && *f.Reason == "admin" })
 }
 
 func TestKilledNodeUsersGoOffline(t *testing.T) {
 	r := startRedis(t)
 	n1, n2, n3 := startNode(t, r), startNode(t, r), startNode(t, r)
 	alice := n1.connect(t, "alice", false)
-	alice.ok(map[string]any{"type": "subscribe", "all": true})
+	alice.OK(map[string]any{"type": "subscribe", "all": true})
 	n2.connect(t, "bob", false)
 	n2.connect(t, "carol", false)
 	n3.connect(t, "dave", false)
-	alice.sees("bob", "online")
-	alice.sees("carol", "online")
-	alice.sees("dave", "online")
+	alice.Sees("bob", "online")
+	alice.Sees("carol", "online")
+	alice.Sees("dave", "online")
 
 	n2.cmd.Process.Signal(syscall.SIGKILL)
 	began := time.Now()
-	alice.sees("bob", "offline")
-	alice.sees("carol", "offline")
+	alice.Sees("bob", "offline")
+	alice.Sees("carol", "offline")
 	if d := time.Since(began); d > 10*time.Second {
 		t.Errorf("the dead node's users went offline after %v, want within 10 s", d)
 	}
-	q := alice.ok(map[string]any{"type": "query", "users": []string{"dave", "alice"}})
+	q := alice.OK(map[string]any{"type": "query", "users": []string{"dave", "alice"}})
 	for _, e := range q.Users {
 		if e.Status != "online" {
 			t.Errorf("%s = %s after another node died, want online", e.ID, e.Status)
@@ -375,18 +273,18 @@ func TestRedisRestartRecovers(t *testing.T) {
 	r := startRedis(t)
 	n1, n2 := startNode(t, r), startNode(t, r)
 	alice := n1.connect(t, "alice", false)
-	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob", "carol"}})
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob", "carol"}})
 	bob := n2.connect(t, "bob", false)
 	carol := n2.connect(t, "carol", false)
-	alice.sees("bob", "online")
-	alice.sees("carol", "online")
+	alice.Sees("bob", "online")
+	alice.Sees("carol", "online")
 
 	r.stop()
-	carol.ws.Close(websocket.StatusNormalClosure, "") // leaves while Redis is down
+	carol.WS.Close(websocket.StatusNormalClosure, "") // leaves while Redis is down
 	r.start()
 
 	// Once the nodes have reconnected, no ghost remains and changes flow.
-	alice.sees("carol", "offline")
-	bob.ok(map[string]any{"type": "set_status", "status": "busy"})
-	alice.sees("bob", "busy")
+	alice.Sees("carol", "offline")
+	bob.OK(map[string]any{"type": "set_status", "status": "busy"})
+	alice.Sees("bob", "busy")
 }

@@ -21,7 +21,7 @@ func TestAdminCommandsNeedAdmin(t *testing.T) {
 		{"type": "admin.statuses.delete", "custom": "x"},
 		{"type": "admin.settings", "idle_limit_s": 600},
 	} {
-		c.fail(cmd, "forbidden")
+		c.Fail(cmd, "forbidden")
 	}
 }
 
@@ -30,68 +30,68 @@ func TestCustomStatuses(t *testing.T) {
 	admin := n.connect(t, "root", true)
 	bob := n.connect(t, "bob", false)
 	watcher := n.connect(t, "alice", false)
-	watcher.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 
-	f := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "  In a meeting ", "presence": "busy"})
+	f := admin.OK(map[string]any{"type": "admin.statuses.create", "name": "  In a meeting ", "presence": "busy"})
 	meeting := f.Status
 	if meeting == nil || meeting.Name != "In a meeting" || meeting.Presence != "busy" || len(meeting.ID) != 36 {
 		t.Fatalf("created %+v", meeting)
 	}
-	if ev := bob.next("statuses"); ev.Op != "created" || ev.Status.ID != meeting.ID {
+	if ev := bob.Next("statuses"); ev.Op != "created" || ev.Status.ID != meeting.ID {
 		t.Errorf("statuses event = %+v", ev)
 	}
-	if late := n.connect(t, "late", false); len(late.welcome.Statuses) != 1 || late.welcome.Statuses[0] != *meeting {
-		t.Errorf("welcome catalog = %+v", late.welcome.Statuses)
+	if late := n.connect(t, "late", false); len(late.Welcome.Statuses) != 1 || late.Welcome.Statuses[0] != *meeting {
+		t.Errorf("welcome catalog = %+v", late.Welcome.Statuses)
 	}
 
-	admin.fail(map[string]any{"type": "admin.statuses.create", "name": "IN A MEETING", "presence": "away"}, "conflict")
-	admin.fail(map[string]any{"type": "admin.statuses.create", "name": "   ", "presence": "away"}, "bad_request")
-	admin.fail(map[string]any{"type": "admin.statuses.create", "name": strings.Repeat("x", 65), "presence": "away"}, "bad_request")
-	admin.fail(map[string]any{"type": "admin.statuses.create", "name": "Tab\there", "presence": "away"}, "bad_request")
-	admin.fail(map[string]any{"type": "admin.statuses.create", "name": "Nap", "presence": "sleeping"}, "bad_request")
-	admin.fail(map[string]any{"type": "admin.statuses.update", "custom": "nope", "name": "X", "presence": "away"}, "not_found")
-	admin.fail(map[string]any{"type": "admin.statuses.delete", "custom": "nope"}, "not_found")
-	bob.fail(map[string]any{"type": "set_custom_status", "custom": "nope"}, "not_found")
+	admin.Fail(map[string]any{"type": "admin.statuses.create", "name": "IN A MEETING", "presence": "away"}, "conflict")
+	admin.Fail(map[string]any{"type": "admin.statuses.create", "name": "   ", "presence": "away"}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.create", "name": strings.Repeat("x", 65), "presence": "away"}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.create", "name": "Tab\there", "presence": "away"}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.create", "name": "Nap", "presence": "sleeping"}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.update", "custom": "nope", "name": "X", "presence": "away"}, "not_found")
+	admin.Fail(map[string]any{"type": "admin.statuses.delete", "custom": "nope"}, "not_found")
+	bob.Fail(map[string]any{"type": "set_custom_status", "custom": "nope"}, "not_found")
 
 	for _, name := range []string{"Lunch", "Commuting", "Meeting room B"} {
-		admin.ok(map[string]any{"type": "admin.statuses.create", "name": name, "presence": "away"})
+		admin.OK(map[string]any{"type": "admin.statuses.create", "name": name, "presence": "away"})
 	}
-	list := admin.ok(map[string]any{"type": "admin.statuses.list", "query": "MEET"})
+	list := admin.OK(map[string]any{"type": "admin.statuses.list", "query": "MEET"})
 	if list.Total != 2 || len(list.Items) != 2 || list.Items[0].Name != "In a meeting" || list.Items[1].Name != "Meeting room B" {
 		t.Errorf("search = %+v total %d", list.Items, list.Total)
 	}
-	page := admin.ok(map[string]any{"type": "admin.statuses.list", "offset": 1, "limit": 2})
+	page := admin.OK(map[string]any{"type": "admin.statuses.list", "offset": 1, "limit": 2})
 	if page.Total != 4 || len(page.Items) != 2 || page.Items[0].Name != "In a meeting" {
 		t.Errorf("page = %+v total %d", page.Items, page.Total)
 	}
-	admin.fail(map[string]any{"type": "admin.statuses.list", "limit": 101}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.list", "limit": 101}, "bad_request")
 
 	// bob picks it; watchers see it; a rename follows him.
-	self := bob.ok(map[string]any{"type": "set_custom_status", "custom": meeting.ID}).Self
+	self := bob.OK(map[string]any{"type": "set_custom_status", "custom": meeting.ID}).Self
 	if self.Status != "busy" || self.Text != "In a meeting" || self.Custom == nil || *self.Custom != meeting.ID {
 		t.Errorf("self = %+v", self)
 	}
-	if e := watcher.presenceOf("bob", "busy"); e.Text != "In a meeting" || e.Custom == nil || *e.Custom != meeting.ID {
+	if e := watcher.PresenceOf("bob", "busy"); e.Text != "In a meeting" || e.Custom == nil || *e.Custom != meeting.ID {
 		t.Errorf("entry = %+v", e)
 	}
-	up := admin.ok(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "On a call", "presence": "away"})
+	up := admin.OK(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "On a call", "presence": "away"})
 	if up.Status.Name != "On a call" {
 		t.Errorf("updated = %+v", up.Status)
 	}
-	if e := watcher.presenceOf("bob", "away"); e.Text != "On a call" {
+	if e := watcher.PresenceOf("bob", "away"); e.Text != "On a call" {
 		t.Errorf("after rename = %+v", e)
 	}
-	admin.fail(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "lunch", "presence": "away"}, "conflict")
-	admin.ok(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "ON A CALL", "presence": "away"})
+	admin.Fail(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "lunch", "presence": "away"}, "conflict")
+	admin.OK(map[string]any{"type": "admin.statuses.update", "custom": meeting.ID, "name": "ON A CALL", "presence": "away"})
 
-	admin.ok(map[string]any{"type": "admin.statuses.delete", "custom": meeting.ID})
-	e := watcher.nextWhere("presence", func(f wire.Frame) bool {
+	admin.OK(map[string]any{"type": "admin.statuses.delete", "custom": meeting.ID})
+	e := watcher.NextWhere("presence", func(f wire.Frame) bool {
 		return len(f.Users) == 1 && f.Users[0].ID == "bob" && f.Users[0].Text == ""
 	}).Users[0]
 	if e.Status != "away" || e.Custom != nil {
 		t.Errorf("after delete, bob = %+v; want away with no text", e)
 	}
-	if ev := bob.nextWhere("statuses", func(f wire.Frame) bool { return f.Op == "deleted" }); ev.Status.ID != meeting.ID {
+	if ev := bob.NextWhere("statuses", func(f wire.Frame) bool { return f.Op == "deleted" }); ev.Status.ID != meeting.ID {
 		t.Errorf("delete event = %+v", ev)
 	}
 }
@@ -102,10 +102,10 @@ func TestConcurrentCreateOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	var fa, fb wire.Frame
 	wg.Go(func() {
-		fa = a.do(map[string]any{"type": "admin.statuses.create", "name": "Focus", "presence": "busy"})
+		fa = a.Do(map[string]any{"type": "admin.statuses.create", "name": "Focus", "presence": "busy"})
 	})
 	wg.Go(func() {
-		fb = b.do(map[string]any{"type": "admin.statuses.create", "name": "FOCUS", "presence": "busy"})
+		fb = b.Do(map[string]any{"type": "admin.statuses.create", "name": "FOCUS", "presence": "busy"})
 	})
 	wg.Wait()
 	codes := []string{fa.Type + fa.Code, fb.Type + fb.Code}
@@ -118,106 +118,106 @@ func TestCustomStatusesSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, options{dir: dir})
 	admin := n.connect(t, "root", true)
-	cs := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "Vacation", "presence": "offline"}).Status
+	cs := admin.OK(map[string]any{"type": "admin.statuses.create", "name": "Vacation", "presence": "offline"}).Status
 	bob := n.connect(t, "bob", false)
-	bob.ok(map[string]any{"type": "set_custom_status", "custom": cs.ID})
-	admin.ok(map[string]any{"type": "admin.settings", "idle_limit_s": 120})
+	bob.OK(map[string]any{"type": "set_custom_status", "custom": cs.ID})
+	admin.OK(map[string]any{"type": "admin.settings", "idle_limit_s": 120})
 	n.stop()
 
 	m := startNode(t, options{dir: dir})
 	bob = m.connect(t, "bob", false)
-	if s := bob.welcome.Self; s.Manual != "offline" || s.Text != "Vacation" || s.Custom == nil || *s.Custom != cs.ID {
+	if s := bob.Welcome.Self; s.Manual != "offline" || s.Text != "Vacation" || s.Custom == nil || *s.Custom != cs.ID {
 		t.Errorf("bob after restart = %+v", s)
 	}
-	if len(bob.welcome.Statuses) != 1 || bob.welcome.Statuses[0].Name != "Vacation" {
-		t.Errorf("catalog after restart = %+v", bob.welcome.Statuses)
+	if len(bob.Welcome.Statuses) != 1 || bob.Welcome.Statuses[0].Name != "Vacation" {
+		t.Errorf("catalog after restart = %+v", bob.Welcome.Statuses)
 	}
-	if bob.welcome.IdleLimitMS != 120000 {
-		t.Errorf("workspace idle limit after restart = %d", bob.welcome.IdleLimitMS)
+	if bob.Welcome.IdleLimitMS != 120000 {
+		t.Errorf("workspace idle limit after restart = %d", bob.Welcome.IdleLimitMS)
 	}
 }
 
 func TestConnectionLimitTrips(t *testing.T) {
 	n := startNode(t, options{hub: hub.Config{Limit: 5}})
 	admin := n.connect(t, "root", true)
-	admin.ok(map[string]any{"type": "subscribe", "all": true})
+	admin.OK(map[string]any{"type": "subscribe", "all": true})
 	users := []*client{admin}
 	for _, u := range []string{"u1", "u2", "u3"} {
 		users = append(users, n.connect(t, u, false))
 	}
-	if w := admin.next("notice"); w.Code != "limit_80" || w.Connections != 4 || *w.Limit != 5 {
+	if w := admin.Next("notice"); w.Code != "limit_80" || w.Connections != 4 || *w.Limit != 5 {
 		t.Errorf("80%% notice = %+v", w)
 	}
 	users = append(users, n.connect(t, "u4", false)) // 5: at the limit, still on
-	if w := admin.next("notice"); w.Code != "limit_95" {
+	if w := admin.Next("notice"); w.Code != "limit_95" {
 		t.Errorf("95%% notice = %+v", w)
 	}
-	if got := users[4].welcome.Service.State; got != "enabled" {
+	if got := users[4].Welcome.Service.State; got != "enabled" {
 		t.Fatalf("at exactly the limit, service = %s", got)
 	}
 
 	over := n.connect(t, "u5", false) // 6 = limit+1: trips
-	if s := over.welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" || s.Connections != 6 {
+	if s := over.Welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" || s.Connections != 6 {
 		t.Errorf("tripping welcome service = %+v", s)
 	}
-	if over.welcome.Self.Status != "disabled" {
-		t.Errorf("tripping welcome self = %+v", over.welcome.Self)
+	if over.Welcome.Self.Status != "disabled" {
+		t.Errorf("tripping welcome self = %+v", over.Welcome.Self)
 	}
 	for _, c := range users {
-		ev := c.next("service")
+		ev := c.Next("service")
 		if ev.State != "disabled" || ev.Reason == nil || *ev.Reason != "connection_limit" || ev.Connections != 6 || *ev.Limit != 5 {
 			t.Errorf("service event = %+v", ev)
 		}
 	}
-	notice := admin.next("notice")
+	notice := admin.Next("notice")
 	if notice.Code != "connection_limit" || notice.Level != "critical" || !strings.Contains(notice.Message, "5") {
 		t.Errorf("notice = %+v", notice)
 	}
-	for _, f := range users[1].backlog {
+	for _, f := range users[1].Backlog {
 		if f.Type == "notice" {
 			t.Errorf("a non-admin got a notice: %+v", f)
 		}
 	}
 
 	// Everything reads disabled, and no change goes out.
-	q := users[1].ok(map[string]any{"type": "query", "users": []string{"u2", "nobody"}})
+	q := users[1].OK(map[string]any{"type": "query", "users": []string{"u2", "nobody"}})
 	for _, e := range q.Users {
 		if e.Status != "disabled" || e.Text != "" {
 			t.Errorf("query while disabled = %+v", e)
 		}
 	}
-	if s := users[2].ok(map[string]any{"type": "set_status", "status": "busy"}).Self; s.Status != "disabled" || s.Manual != "busy" {
+	if s := users[2].OK(map[string]any{"type": "set_status", "status": "busy"}).Self; s.Status != "disabled" || s.Manual != "busy" {
 		t.Errorf("self while disabled = %+v", s)
 	}
-	if snap := users[3].ok(map[string]any{"type": "subscribe", "users": []string{"u2"}}); snap.Users[0].Status != "disabled" {
+	if snap := users[3].OK(map[string]any{"type": "subscribe", "users": []string{"u2"}}); snap.Users[0].Status != "disabled" {
 		t.Errorf("snapshot while disabled = %+v", snap.Users)
 	}
-	stats := admin.ok(map[string]any{"type": "admin.stats"})
+	stats := admin.OK(map[string]any{"type": "admin.stats"})
 	if stats.Connections != 6 || stats.Peak != 6 || stats.UsersOnline != 6 || *stats.Limit != 5 || stats.Edition != "free" ||
 		stats.Service.State != "disabled" || stats.ServiceSince == nil {
 		t.Errorf("stats = %+v service %+v", stats, stats.Service)
 	}
 
 	// Re-enabling needs the count below the limit.
-	admin.fail(map[string]any{"type": "admin.service", "enabled": true}, "over_limit")
-	over.ws.CloseNow()
-	users[4].ws.CloseNow() // 4 left: below 5
-	if r := admin.next("notice"); r.Code != "ready_to_enable" || r.Connections != 4 {
+	admin.Fail(map[string]any{"type": "admin.service", "enabled": true}, "over_limit")
+	over.WS.CloseNow()
+	users[4].WS.CloseNow() // 4 left: below 5
+	if r := admin.Next("notice"); r.Code != "ready_to_enable" || r.Connections != 4 {
 		t.Errorf("ready notice = %+v", r)
 	}
-	res := admin.ok(map[string]any{"type": "admin.service", "enabled": true})
+	res := admin.OK(map[string]any{"type": "admin.service", "enabled": true})
 	if res.Service == nil || res.Service.State != "enabled" || res.Service.Reason != nil {
 		t.Errorf("service result = %+v", res.Service)
 	}
 	for _, c := range users[:4] {
-		if ev := c.next("service"); ev.State != "enabled" {
+		if ev := c.Next("service"); ev.State != "enabled" {
 			t.Errorf("service event = %+v", ev)
 		}
 	}
 	// A fresh snapshot: u2's busy, set while off, now shows.
-	admin.presenceOf("u2", "busy")
-	users[3].presenceOf("u2", "busy")
-	for _, f := range admin.backlog {
+	admin.PresenceOf("u2", "busy")
+	users[3].PresenceOf("u2", "busy")
+	for _, f := range admin.Backlog {
 		for _, e := range f.Users {
 			if f.Type == "presence" && e.Status == "disabled" {
 				t.Errorf("a presence change went out while disabled: %+v", f)
@@ -231,26 +231,26 @@ func TestAdminDisablesAndServiceSurvivesRestart(t *testing.T) {
 	n := startNode(t, options{dir: dir, hub: hub.Config{Limit: 3}})
 	admin := n.connect(t, "root", true)
 	bob := n.connect(t, "bob", false)
-	admin.ok(map[string]any{"type": "admin.service", "enabled": false})
-	if ev := bob.next("service"); ev.State != "disabled" || *ev.Reason != "admin" {
+	admin.OK(map[string]any{"type": "admin.service", "enabled": false})
+	if ev := bob.Next("service"); ev.State != "disabled" || *ev.Reason != "admin" {
 		t.Errorf("service event = %+v", ev)
 	}
-	admin.ok(map[string]any{"type": "admin.service", "enabled": true})
+	admin.OK(map[string]any{"type": "admin.service", "enabled": true})
 	n.connect(t, "carol", false)
 	n.connect(t, "dave", false) // 4 > 3: trips
-	bob.nextWhere("service", func(f wire.Frame) bool { return f.State == "disabled" })
+	bob.NextWhere("service", func(f wire.Frame) bool { return f.State == "disabled" })
 	n.stop()
 
 	m := startNode(t, options{dir: dir, hub: hub.Config{Limit: 3}})
 	c := m.connect(t, "root", true)
-	if s := c.welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" {
+	if s := c.Welcome.Service; s.State != "disabled" || *s.Reason != "connection_limit" {
 		t.Errorf("after restart service = %+v; a tripped service must stay off", s)
 	}
-	if st := c.ok(map[string]any{"type": "admin.stats"}); st.Peak != 4 {
+	if st := c.OK(map[string]any{"type": "admin.stats"}); st.Peak != 4 {
 		t.Errorf("peak after restart = %d, want 4", st.Peak)
 	}
-	c.ok(map[string]any{"type": "admin.service", "enabled": true}) // 1 < 3
-	if st := c.ok(map[string]any{"type": "admin.stats", "reset_peak": true}); st.Peak != 1 {
+	c.OK(map[string]any{"type": "admin.service", "enabled": true}) // 1 < 3
+	if st := c.OK(map[string]any{"type": "admin.stats", "reset_peak": true}); st.Peak != 1 {
 		t.Errorf("peak after reset = %d, want 1", st.Peak)
 	}
 }
@@ -258,17 +258,17 @@ func TestAdminDisablesAndServiceSurvivesRestart(t *testing.T) {
 func TestEnterpriseHasNoLimit(t *testing.T) {
 	n := startNode(t, options{hub: hub.Config{Edition: hub.Enterprise}})
 	admin := n.connect(t, "root", true)
-	if admin.welcome.Service.Limit != nil || admin.welcome.Service.Edition != "enterprise" {
-		t.Errorf("service = %+v", admin.welcome.Service)
+	if admin.Welcome.Service.Limit != nil || admin.Welcome.Service.Edition != "enterprise" {
+		t.Errorf("service = %+v", admin.Welcome.Service)
 	}
 	for i := range 205 {
 		n.connect(t, "u"+string(rune('a'+i%26))+strings.Repeat("x", i/26), false)
 	}
-	st := admin.ok(map[string]any{"type": "admin.stats"})
+	st := admin.OK(map[string]any{"type": "admin.stats"})
 	if st.Connections != 206 || st.Service.State != "enabled" || st.Limit != nil {
 		t.Errorf("stats = %+v", st)
 	}
-	for _, f := range admin.backlog {
+	for _, f := range admin.Backlog {
 		if f.Type == "service" || f.Type == "notice" {
 			t.Errorf("enterprise got %+v", f)
 		}

@@ -57,8 +57,8 @@ func TestReadyzReportsStoreHealth(t *testing.T) {
 	flaky.down.Store(true)
 	// The hub learns of the outage when a write fails; until then a change
 	// is accepted (and kept for later). Each reply is an event to wait on.
-	c.ok(map[string]any{"type": "set_status", "status": "busy"})
-	c.untilReply(map[string]any{"type": "set_status", "status": "away"}, "unavailable")
+	c.OK(map[string]any{"type": "set_status", "status": "busy"})
+	c.UntilReply(map[string]any{"type": "set_status", "status": "away"}, "unavailable")
 	if code, body := httpGet(t, n.url+"/readyz"); code != 503 || !strings.Contains(body, "store") {
 		t.Errorf("/readyz while the store is down = %d %q", code, body)
 	}
@@ -66,13 +66,13 @@ func TestReadyzReportsStoreHealth(t *testing.T) {
 		t.Errorf("/livez = %d", code)
 	}
 	flaky.down.Store(false)
-	c.untilReply(map[string]any{"type": "set_status", "status": "away"}, "")
+	c.UntilReply(map[string]any{"type": "set_status", "status": "away"}, "")
 	if code, _ := httpGet(t, n.url+"/readyz"); code != 200 {
 		t.Errorf("/readyz after the store came back = %d", code)
 	}
 	n.stop()
 	m := startNode(t, options{dir: dir})
-	if s := m.connect(t, "alice", false).welcome.Self; s.Manual != "away" {
+	if s := m.connect(t, "alice", false).Welcome.Self; s.Manual != "away" {
 		t.Errorf("alice after a restart = %+v, want the change made after the outage", s)
 	}
 }
@@ -111,23 +111,23 @@ func TestPersistenceAcrossRestartOnRedis(t *testing.T) {
 	open := func(t *testing.T, _ string) store.Store { return redisStore(t, prefix) }
 	n := startNode(t, options{open: open})
 	admin := n.connect(t, "root", true)
-	cs := admin.ok(map[string]any{"type": "admin.statuses.create", "name": "On site", "presence": "busy"}).Status
+	cs := admin.OK(map[string]any{"type": "admin.statuses.create", "name": "On site", "presence": "busy"}).Status
 	c := n.connect(t, "alice", false)
-	c.ok(map[string]any{"type": "set_custom_status", "custom": cs.ID})
+	c.OK(map[string]any{"type": "set_custom_status", "custom": cs.ID})
 	bob := n.connect(t, "bob", false)
-	bob.ok(map[string]any{"type": "set_status", "status": "away", "text": "brb"})
+	bob.OK(map[string]any{"type": "set_status", "status": "away", "text": "brb"})
 	n.stop()
 
 	m := startNode(t, options{open: open})
 	c = m.connect(t, "alice", false)
-	if s := c.welcome.Self; s.Status != "busy" || s.Text != "On site" || s.Custom == nil || *s.Custom != cs.ID {
+	if s := c.Welcome.Self; s.Status != "busy" || s.Text != "On site" || s.Custom == nil || *s.Custom != cs.ID {
 		t.Errorf("alice after restart = %+v", s)
 	}
-	if len(c.welcome.Statuses) != 1 || c.welcome.Statuses[0].Name != "On site" {
-		t.Errorf("catalog after restart = %+v", c.welcome.Statuses)
+	if len(c.Welcome.Statuses) != 1 || c.Welcome.Statuses[0].Name != "On site" {
+		t.Errorf("catalog after restart = %+v", c.Welcome.Statuses)
 	}
 	bob = m.connect(t, "bob", false)
-	if s := bob.welcome.Self; s.Manual != "away" || s.Text != "brb" {
+	if s := bob.Welcome.Self; s.Manual != "away" || s.Text != "brb" {
 		t.Errorf("bob after restart = %+v", s)
 	}
 }

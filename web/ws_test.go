@@ -21,7 +21,7 @@ import (
 func TestWelcome(t *testing.T) {
 	n := startNode(t, options{})
 	c := n.connect(t, "alice", true)
-	w := c.welcome
+	w := c.Welcome
 	if w.ID != "h" || w.Session == "" || w.User.ID != "alice" || !w.User.Admin {
 		t.Errorf("welcome = %+v", w)
 	}
@@ -38,7 +38,7 @@ func TestWelcome(t *testing.T) {
 	if w.HeartbeatMS != 10000 || w.IdleLimitMS != 300000 {
 		t.Errorf("heartbeat_ms %d, idle_limit_ms %d", w.HeartbeatMS, w.IdleLimitMS)
 	}
-	if f := c.do(map[string]any{"type": "ping"}); f.Type != "pong" {
+	if f := c.Do(map[string]any{"type": "ping"}); f.Type != "pong" {
 		t.Errorf("ping answered %+v", f)
 	}
 }
@@ -46,7 +46,7 @@ func TestWelcome(t *testing.T) {
 func TestSubprotocol(t *testing.T) {
 	n := startNode(t, options{})
 	c := n.dial(t)
-	if got := c.ws.Subprotocol(); got != wire.Subprotocol {
+	if got := c.WS.Subprotocol(); got != wire.Subprotocol {
 		t.Errorf("subprotocol = %q", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -86,23 +86,23 @@ func TestAuthFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := n.dial(t)
 			tt.hello["id"] = "h1"
-			c.send(tt.hello)
-			f := c.next("error")
+			c.Send(tt.hello)
+			f := c.Next("error")
 			if f.Code != "unauthorized" || f.ID != "h1" || f.Message == "" {
 				t.Errorf("error frame = %+v", f)
 			}
-			if code := c.closed(); code != 4001 {
+			if code := c.Closed(); code != 4001 {
 				t.Errorf("close code = %d, want 4001", code)
 			}
 		})
 	}
 	t.Run("malformed first frame", func(t *testing.T) {
 		c := n.dial(t)
-		c.sendRaw([]byte("{not json"))
-		if f := c.next("error"); f.Code != "unauthorized" {
+		c.SendRaw([]byte("{not json"))
+		if f := c.Next("error"); f.Code != "unauthorized" {
 			t.Errorf("error frame = %+v", f)
 		}
-		if code := c.closed(); code != 4001 {
+		if code := c.Closed(); code != 4001 {
 			t.Errorf("close code = %d, want 4001", code)
 		}
 	})
@@ -111,7 +111,7 @@ func TestAuthFailures(t *testing.T) {
 func TestAuthTimeout(t *testing.T) {
 	n := startNode(t, options{web: Config{AuthTimeout: 50 * time.Millisecond}})
 	c := n.dial(t)
-	if code := c.closed(); code != 4002 {
+	if code := c.Closed(); code != 4002 {
 		t.Errorf("close code = %d, want 4002", code)
 	}
 }
@@ -144,28 +144,28 @@ func TestBadInputKeepsConnection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c.sendRaw([]byte(tt.raw))
-			f := c.next("error")
+			c.SendRaw([]byte(tt.raw))
+			f := c.Next("error")
 			if f.Code != "bad_request" || f.Message == "" {
 				t.Errorf("got %+v, want bad_request", f)
 			}
 			if strings.Contains(tt.raw, `"id":"x"`) && f.ID != "x" {
 				t.Errorf("error id = %q, want x", f.ID)
 			}
-			if f := c.do(map[string]any{"type": "ping"}); f.Type != "pong" {
+			if f := c.Do(map[string]any{"type": "ping"}); f.Type != "pong" {
 				t.Errorf("connection did not live on: %+v", f)
 			}
 		})
 	}
 	t.Run("id too long", func(t *testing.T) {
-		c.send(map[string]any{"type": "ping", "id": strings.Repeat("i", 65)})
-		if f := c.next("error"); f.Code != "bad_request" || f.ID != "" {
+		c.Send(map[string]any{"type": "ping", "id": strings.Repeat("i", 65)})
+		if f := c.Next("error"); f.Code != "bad_request" || f.ID != "" {
 			t.Errorf("got %+v", f)
 		}
 	})
 	t.Run("text is trimmed and counted in characters", func(t *testing.T) {
 		text := strings.Repeat("é", 120)
-		f := c.ok(map[string]any{"type": "set_status", "status": "busy", "text": "  " + text + "  "})
+		f := c.OK(map[string]any{"type": "set_status", "status": "busy", "text": "  " + text + "  "})
 		if f.Self == nil || f.Self.Text != text || f.Self.Status != "busy" {
 			t.Errorf("self = %+v", f.Self)
 		}
@@ -178,8 +178,8 @@ func TestOversizedFrame(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	// The write may fail once the server has closed: the close code tells.
-	c.ws.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":"`+strings.Repeat("x", wire.MaxFrame)+`"}`))
-	if code := c.closed(); code != websocket.StatusMessageTooBig {
+	c.WS.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":"`+strings.Repeat("x", wire.MaxFrame)+`"}`))
+	if code := c.Closed(); code != websocket.StatusMessageTooBig {
 		t.Errorf("close code = %d, want 1009", code)
 	}
 }
@@ -187,35 +187,35 @@ func TestOversizedFrame(t *testing.T) {
 func TestPresenceFlow(t *testing.T) {
 	n := startNode(t, options{})
 	alice := n.connect(t, "alice", false)
-	snap := alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	snap := alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	if e := entryOf(t, snap, "bob"); e.Status != "offline" || e.Since != nil || e.LastSeen != nil || e.Custom != nil {
 		t.Errorf("never-seen bob = %+v", e)
 	}
 
 	bob := n.connect(t, "bob", false)
-	e := alice.presenceOf("bob", "online")
+	e := alice.PresenceOf("bob", "online")
 	if e.Since == nil || e.LastSeen == nil {
 		t.Errorf("online bob has no since/last_seen: %+v", e)
 	}
 
-	bob.ok(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
-	if e := alice.presenceOf("bob", "busy"); e.Text != "Focus" {
+	bob.OK(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
+	if e := alice.PresenceOf("bob", "busy"); e.Text != "Focus" {
 		t.Errorf("busy bob = %+v", e)
 	}
-	bob.ok(map[string]any{"type": "set_status", "status": "online"})
-	if e := alice.presenceOf("bob", "online"); e.Text != "" {
+	bob.OK(map[string]any{"type": "set_status", "status": "online"})
+	if e := alice.PresenceOf("bob", "online"); e.Text != "" {
 		t.Errorf("omitted text was not cleared: %+v", e)
 	}
-	bob.ok(map[string]any{"type": "idle"})
-	alice.presenceOf("bob", "away")
-	bob.ok(map[string]any{"type": "activity"})
-	alice.presenceOf("bob", "online")
-	bob.ok(map[string]any{"type": "set_status", "status": "away"})
-	alice.presenceOf("bob", "away")
-	bob.ok(map[string]any{"type": "set_status", "status": "offline"})
-	alice.presenceOf("bob", "offline") // invisible
+	bob.OK(map[string]any{"type": "idle"})
+	alice.PresenceOf("bob", "away")
+	bob.OK(map[string]any{"type": "activity"})
+	alice.PresenceOf("bob", "online")
+	bob.OK(map[string]any{"type": "set_status", "status": "away"})
+	alice.PresenceOf("bob", "away")
+	bob.OK(map[string]any{"type": "set_status", "status": "offline"})
+	alice.PresenceOf("bob", "offline") // invisible
 
-	q := alice.ok(map[string]any{"type": "query", "users": []string{"bob", "nobody"}})
+	q := alice.OK(map[string]any{"type": "query", "users": []string{"bob", "nobody"}})
 	if e := entryOf(t, q, "bob"); e.Status != "offline" {
 		t.Errorf("query of invisible bob = %+v", e)
 	}
@@ -223,24 +223,24 @@ func TestPresenceFlow(t *testing.T) {
 		t.Errorf("query of unknown user = %+v", e)
 	}
 
-	bob.ok(map[string]any{"type": "set_status", "status": "online"})
-	alice.presenceOf("bob", "online")
-	bob.ws.Close(websocket.StatusNormalClosure, "bye")
-	if e := alice.presenceOf("bob", "offline"); e.LastSeen == nil {
+	bob.OK(map[string]any{"type": "set_status", "status": "online"})
+	alice.PresenceOf("bob", "online")
+	bob.WS.Close(websocket.StatusNormalClosure, "bye")
+	if e := alice.PresenceOf("bob", "offline"); e.LastSeen == nil {
 		t.Errorf("bob left with no last_seen: %+v", e)
 	}
 
-	alice.ok(map[string]any{"type": "unsubscribe", "users": []string{"bob"}})
+	alice.OK(map[string]any{"type": "unsubscribe", "users": []string{"bob"}})
 	carol := n.connect(t, "carol", false)
-	carol.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	carol.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	bob2 := n.connect(t, "bob", false)
-	carol.presenceOf("bob", "online") // carol, still subscribed, sees bob come back...
-	bob2.ok(map[string]any{"type": "set_status", "status": "busy"})
-	carol.presenceOf("bob", "busy")
-	if f := alice.do(map[string]any{"type": "ping"}); f.Type != "pong" { // ...alice got nothing meanwhile
+	carol.PresenceOf("bob", "online") // carol, still subscribed, sees bob come back...
+	bob2.OK(map[string]any{"type": "set_status", "status": "busy"})
+	carol.PresenceOf("bob", "busy")
+	if f := alice.Do(map[string]any{"type": "ping"}); f.Type != "pong" { // ...alice got nothing meanwhile
 		t.Fatal(f)
 	}
-	for _, f := range alice.backlog {
+	for _, f := range alice.Backlog {
 		if f.Type == "presence" {
 			t.Errorf("alice got presence after unsubscribing: %+v", f)
 		}
@@ -251,9 +251,9 @@ func TestSubscribeAll(t *testing.T) {
 	n := startNode(t, options{})
 	n.connect(t, "bob", false)
 	dora := n.connect(t, "dora", false)
-	dora.ok(map[string]any{"type": "set_status", "status": "offline"})
+	dora.OK(map[string]any{"type": "set_status", "status": "offline"})
 	alice := n.connect(t, "alice", false)
-	snap := alice.ok(map[string]any{"type": "subscribe", "all": true})
+	snap := alice.OK(map[string]any{"type": "subscribe", "all": true})
 	got := map[string]string{}
 	for _, e := range snap.Users {
 		got[e.ID] = e.Status
@@ -262,41 +262,41 @@ func TestSubscribeAll(t *testing.T) {
 		t.Errorf("snapshot of all = %v, want bob and alice online (not invisible dora)", got)
 	}
 	n.connect(t, "carol", false)
-	alice.presenceOf("carol", "online")
-	alice.ok(map[string]any{"type": "unsubscribe", "all": true})
+	alice.PresenceOf("carol", "online")
+	alice.OK(map[string]any{"type": "unsubscribe", "all": true})
 }
 
 func TestMultiDevice(t *testing.T) {
 	n := startNode(t, options{})
 	alice := n.connect(t, "alice", false)
-	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	phone := n.connect(t, "bob", false)
-	alice.presenceOf("bob", "online")
+	alice.PresenceOf("bob", "online")
 	laptop := n.connect(t, "bob", false)
-	phone.ok(map[string]any{"type": "idle"})
-	laptop.ok(map[string]any{"type": "idle"})
-	alice.presenceOf("bob", "away") // away only when every device is
-	laptop.ok(map[string]any{"type": "activity"})
-	alice.presenceOf("bob", "online")
-	laptop.ws.Close(websocket.StatusNormalClosure, "")
-	alice.presenceOf("bob", "away") // the phone is still there, idle
-	phone.ws.Close(websocket.StatusNormalClosure, "")
-	alice.presenceOf("bob", "offline")
+	phone.OK(map[string]any{"type": "idle"})
+	laptop.OK(map[string]any{"type": "idle"})
+	alice.PresenceOf("bob", "away") // away only when every device is
+	laptop.OK(map[string]any{"type": "activity"})
+	alice.PresenceOf("bob", "online")
+	laptop.WS.Close(websocket.StatusNormalClosure, "")
+	alice.PresenceOf("bob", "away") // the phone is still there, idle
+	phone.WS.Close(websocket.StatusNormalClosure, "")
+	alice.PresenceOf("bob", "offline")
 }
 
 func TestIdleLimitGoesAway(t *testing.T) {
 	n := startNode(t, options{hub: hub.Config{IdleLimit: 100 * time.Millisecond}})
 	alice := n.connect(t, "alice", false)
-	if alice.welcome.IdleLimitMS != 100 {
-		t.Errorf("idle_limit_ms = %d", alice.welcome.IdleLimitMS)
+	if alice.Welcome.IdleLimitMS != 100 {
+		t.Errorf("idle_limit_ms = %d", alice.Welcome.IdleLimitMS)
 	}
-	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	bob := n.connect(t, "bob", false)
-	alice.presenceOf("bob", "online")
-	alice.presenceOf("bob", "away") // no activity for the idle limit
-	bob.ok(map[string]any{"type": "activity"})
-	alice.presenceOf("bob", "online")
-	f := bob.ok(map[string]any{"type": "set_prefs", "auto_away": false})
+	alice.PresenceOf("bob", "online")
+	alice.PresenceOf("bob", "away") // no activity for the idle limit
+	bob.OK(map[string]any{"type": "activity"})
+	alice.PresenceOf("bob", "online")
+	f := bob.OK(map[string]any{"type": "set_prefs", "auto_away": false})
 	if f.Prefs == nil || f.Prefs.AutoAway {
 		t.Errorf("prefs = %+v", f.Prefs)
 	}
@@ -305,7 +305,7 @@ func TestIdleLimitGoesAway(t *testing.T) {
 func TestHeartbeatClosesSilentConnection(t *testing.T) {
 	n := startNode(t, options{web: Config{Heartbeat: 50 * time.Millisecond}})
 	alice := n.connect(t, "alice", false)
-	alice.ok(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 
 	// bob signs in, then stops reading: his client answers no pings.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -316,14 +316,14 @@ func TestHeartbeatClosesSilentConnection(t *testing.T) {
 	}
 	// bob came and went within a flush window or two: alice may see both
 	// states or just the last, but a presence frame is sent only on a change.
-	if e := alice.presenceOf("bob", "offline"); e.LastSeen == nil {
+	if e := alice.PresenceOf("bob", "offline"); e.LastSeen == nil {
 		t.Errorf("bob = %+v, want offline with last_seen", e)
 	}
 	if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != -1 && websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("bob's connection ended with %v", err)
 	}
 	// alice reads, so her pongs keep her alive.
-	if f := alice.do(map[string]any{"type": "ping"}); f.Type != "pong" {
+	if f := alice.Do(map[string]any{"type": "ping"}); f.Type != "pong" {
 		t.Errorf("alice = %+v", f)
 	}
 }
@@ -332,16 +332,16 @@ func TestRateLimit(t *testing.T) {
 	n := startNode(t, options{web: Config{RateLimit: 5, RateBurst: 5, AbuseRefusals: 10}})
 	c := n.connect(t, "alice", false)
 	for range 5 {
-		c.send(map[string]any{"type": "ping"})
+		c.Send(map[string]any{"type": "ping"})
 	}
-	c.send(map[string]any{"type": "ping", "id": "over"})
-	if f := c.nextWhere("error", func(f wire.Frame) bool { return f.ID == "over" }); f.Code != "rate_limited" {
+	c.Send(map[string]any{"type": "ping", "id": "over"})
+	if f := c.NextWhere("error", func(f wire.Frame) bool { return f.ID == "over" }); f.Code != "rate_limited" {
 		t.Errorf("got %+v", f)
 	}
 	for range 20 {
-		c.send(map[string]any{"type": "ping"})
+		c.Send(map[string]any{"type": "ping"})
 	}
-	if code := c.closed(); code != 4008 {
+	if code := c.Closed(); code != 4008 {
 		t.Errorf("close code = %d, want 4008", code)
 	}
 }
@@ -351,11 +351,11 @@ func TestTooManyConnectionsPerUser(t *testing.T) {
 	n.connect(t, "alice", false)
 	n.connect(t, "alice", false)
 	c := n.dial(t)
-	c.send(map[string]any{"type": "hello", "id": "h", "token": token(t, "alice", false)})
-	if f := c.next("error"); f.Code != "over_limit" || f.ID != "h" {
+	c.Send(map[string]any{"type": "hello", "id": "h", "token": token(t, "alice", false)})
+	if f := c.Next("error"); f.Code != "over_limit" || f.ID != "h" {
 		t.Errorf("got %+v", f)
 	}
-	if code := c.closed(); code != websocket.StatusPolicyViolation {
+	if code := c.Closed(); code != websocket.StatusPolicyViolation {
 		t.Errorf("close code = %d, want 1008", code)
 	}
 }
@@ -363,9 +363,9 @@ func TestTooManyConnectionsPerUser(t *testing.T) {
 func TestSubscriptionLimit(t *testing.T) {
 	n := startNode(t, options{hub: hub.Config{MaxSubscriptions: 2}})
 	c := n.connect(t, "alice", false)
-	c.ok(map[string]any{"type": "subscribe", "users": []string{"a", "b", "a"}}) // a repeated id counts once
-	c.ok(map[string]any{"type": "subscribe", "users": []string{"a"}})           // already counted
-	c.fail(map[string]any{"type": "subscribe", "users": []string{"c"}}, "over_limit")
+	c.OK(map[string]any{"type": "subscribe", "users": []string{"a", "b", "a"}}) // a repeated id counts once
+	c.OK(map[string]any{"type": "subscribe", "users": []string{"a"}})           // already counted
+	c.Fail(map[string]any{"type": "subscribe", "users": []string{"c"}}, "over_limit")
 }
 
 func TestOrigin(t *testing.T) {
@@ -397,7 +397,7 @@ func TestShutdownClosesWith1001(t *testing.T) {
 	n := startNode(t, options{})
 	c := n.connect(t, "alice", false)
 	n.stop()
-	if code := c.closed(); code != websocket.StatusGoingAway {
+	if code := c.Closed(); code != websocket.StatusGoingAway {
 		t.Errorf("close code = %d, want 1001", code)
 	}
 }
@@ -406,20 +406,20 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	n := startNode(t, options{dir: dir})
 	c := n.connect(t, "alice", false)
-	c.ok(map[string]any{"type": "set_status", "status": "busy", "text": "Deep work"})
-	c.ok(map[string]any{"type": "set_prefs", "idle_limit_s": 600})
+	c.OK(map[string]any{"type": "set_status", "status": "busy", "text": "Deep work"})
+	c.OK(map[string]any{"type": "set_prefs", "idle_limit_s": 600})
 	n.stop()
 
 	m := startNode(t, options{dir: dir})
 	c = m.connect(t, "alice", false)
-	if s := c.welcome.Self; s.Status != "busy" || s.Manual != "busy" || s.Text != "Deep work" {
+	if s := c.Welcome.Self; s.Status != "busy" || s.Manual != "busy" || s.Text != "Deep work" {
 		t.Errorf("self after restart = %+v", s)
 	}
-	if c.welcome.IdleLimitMS != 600000 {
-		t.Errorf("idle_limit_ms after restart = %d", c.welcome.IdleLimitMS)
+	if c.Welcome.IdleLimitMS != 600000 {
+		t.Errorf("idle_limit_ms after restart = %d", c.Welcome.IdleLimitMS)
 	}
 	bob := m.connect(t, "bob", false)
-	f := bob.ok(map[string]any{"type": "query", "users": []string{"alice"}})
+	f := bob.OK(map[string]any{"type": "query", "users": []string{"alice"}})
 	if e := entryOf(t, f, "alice"); e.Status != "busy" || e.Text != "Deep work" {
 		t.Errorf("alice after restart = %+v", e)
 	}
@@ -451,9 +451,9 @@ func TestHealthAndDevToken(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	n := startNode(t, options{})
 	c := n.connect(t, "alice", false)
-	c.do(map[string]any{"type": "ping"})
-	c.sendRaw([]byte("{bad"))
-	c.next("error")
+	c.Do(map[string]any{"type": "ping"})
+	c.SendRaw([]byte("{bad"))
+	c.Next("error")
 	srv := httptest.NewServer(n.srv.AdminHandler())
 	defer srv.Close()
 	code, _ := httpGet(t, srv.URL+"/debug/pprof/")
@@ -484,13 +484,13 @@ func TestMetrics(t *testing.T) {
 func TestSlowConsumerIsClosed(t *testing.T) {
 	n := startNode(t, options{web: Config{WriteTimeout: 300 * time.Millisecond, MaxQueued: 16, RateLimit: 1e6, RateBurst: 1e6}})
 	fast := n.connect(t, "fast", false)
-	fast.ok(map[string]any{"type": "subscribe", "users": []string{"slow"}})
+	fast.OK(map[string]any{"type": "subscribe", "users": []string{"slow"}})
 
 	// slow signs in and asks for far more than it ever reads.
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	ws := n.silent(t, "slow")
-	fast.presenceOf("slow", "online")
+	fast.PresenceOf("slow", "online")
 	ids := make([]string, 500) // a 52 KiB frame, under the 64 KiB limit
 	for i := range ids {
 		ids[i] = strings.Repeat("u", 100) + strconv.Itoa(i)
@@ -504,8 +504,8 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		}
 	}()
 
-	fast.presenceOf("slow", "offline") // closed as too slow...
-	if f := fast.do(map[string]any{"type": "ping"}); f.Type != "pong" {
+	fast.PresenceOf("slow", "offline") // closed as too slow...
+	if f := fast.Do(map[string]any{"type": "ping"}); f.Type != "pong" {
 		t.Errorf("fast = %+v", f) // ...while the others go on
 	}
 	srv := httptest.NewServer(n.srv.AdminHandler())

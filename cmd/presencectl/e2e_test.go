@@ -189,24 +189,37 @@ func TestAdminWithSecret(t *testing.T) {
 
 func TestServiceOnOverLimit(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, "-dev", "-connection-limit", "2")
+	srv := startServer(t, "-dev", "-connection-limit", "3")
 	ctx := testCtx(t)
 	tr := newTransport(netip.Addr{})
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
+	// The first connection is an admin's, to hear when the count is back
+	// under the limit; the fourth trips it.
+	ready := make(chan struct{}, 1)
+	onEvent := func(f *wire.Frame) {
+		if f.Type == wire.TypeNotice && f.Code == "ready_to_enable" {
+			ready <- struct{}{}
+		}
+	}
 	var conns []*conn
-	for i := range 3 {
-		tok, err := fetchDevToken(ctx, hc, srv.URL, "u"+string(rune('a'+i)), false)
+	for i := range 4 {
+		tok, err := fetchDevToken(ctx, hc, srv.URL, "u"+string(rune('a'+i)), i == 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, w, err := dial(ctx, srv.URL, tok, dialOptions{HTTPClient: hc})
+		opts := dialOptions{HTTPClient: hc}
+		if i == 0 {
+			opts.OnEvent = onEvent
+		}
+		c, w, err := dial(ctx, srv.URL, tok, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer c.close()
 		conns = append(conns, c)
-		if i == 2 && (w.Service == nil || w.Service.State != "disabled") {
-			t.Errorf("third welcome: service %+v, want disabled", w.Service)
+		if i == 3 && (w.Service == nil || w.Service.State != "disabled") {
+			t.Errorf("fourth welcome: service %+v, want disabled", w.Service)
 		}
 	}
 
@@ -215,26 +228,19 @@ func TestServiceOnOverLimit(t *testing.T) {
 		t.Errorf("service on over the limit: exit %d, %q; want 1 and over_limit", code, stderr)
 	}
 
-	for _, c := range conns {
+	for _, c := range conns[1:] {
 		c.close()
 	}
-	// The admin's own connection is one, below the limit of two. The
-	// server may take a moment to count the closed ones out.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, stdout, stderr := runCmd(t, "service", "-url", srv.URL, "on")
-		if code == 0 {
-			if !strings.HasPrefix(stdout, "service enabled") {
-				t.Errorf("service on printed %q", stdout)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service on after the connections left: exit %d, %q", code, stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-ready: // the admin's connection alone is left: 1 of 3
+	case <-ctx.Done():
+		t.Fatal("no ready_to_enable notice after the connections left")
 	}
-	code, stdout, _ := runCmd(t, "service", "off", "-url", srv.URL)
+	code, stdout, stderr := runCmd(t, "service", "-url", srv.URL, "on")
+	if code != 0 || !strings.HasPrefix(stdout, "service enabled") {
+		t.Errorf("service on under the limit: exit %d, %q %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runCmd(t, "service", "off", "-url", srv.URL)
 	if code != 0 || !strings.HasPrefix(stdout, "service disabled (admin)") {
 		t.Errorf("service off: exit %d, %q", code, stdout)
 	}
