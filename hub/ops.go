@@ -92,12 +92,7 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	reply := func(result any, err *Error) {
 		c.sink.Send(&Reply{RequestID: reqID, Result: result, Err: err})
 	}
-	if adminOnly(cmd) && !c.admin {
-		reply(nil, errorf(CodeForbidden, "this command needs the admin role"))
-		return
-	}
 	now := time.Now()
-	u := c.user
 	switch cmd := cmd.(type) {
 	case Activity:
 		c.lastActive = now
@@ -112,20 +107,48 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 		h.setConnAway(c, true, now)
 		h.scheduleIdle(c)
 		reply(nil, nil)
+	case Subscribe:
+		reply(h.subscribe(c, cmd))
+	case Unsubscribe:
+		if cmd.All {
+			h.unsubscribeAll(c)
+		} else {
+			for _, uid := range cmd.Users {
+				h.unwatch(c, uid)
+			}
+		}
+		reply(nil, nil)
+	default:
+		h.exec(c.user.id, c.admin, cmd, reply)
+	}
+}
+
+// exec runs a command that acts for a user rather than for one of its
+// connections: from a connection (do), or from the HTTP API (Exec). The
+// user is created if the hub has never seen it, so that a status set for
+// a user with no connection is kept.
+func (h *Hub) exec(uid string, admin bool, cmd Command, reply func(any, *Error)) {
+	if adminOnly(cmd) && !admin {
+		reply(nil, errorf(CodeForbidden, "this command needs the admin role"))
+		return
+	}
+	now := time.Now()
+	switch cmd := cmd.(type) {
 	case SetStatus:
-		reply(h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now))
+		reply(h.setHolding(h.user(uid), status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now))
 	case SetCustomStatus:
 		cs, ok := h.catalog.Get(cmd.Custom)
 		if !ok {
 			reply(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom))
 			return
 		}
-		reply(h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}, now))
+		reply(h.setHolding(h.user(uid), status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}, now))
 	case SetPrefs:
 		if !h.Healthy() {
 			reply(nil, errUnavailable())
 			return
 		}
+		u := h.user(uid)
 		if cmd.IdleLimit != nil {
 			u.rec.IdleLimit = *cmd.IdleLimit
 		}
@@ -138,17 +161,6 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 			h.scheduleIdle(uc)
 		}
 		reply(PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}, nil)
-	case Subscribe:
-		reply(h.subscribe(c, cmd))
-	case Unsubscribe:
-		if cmd.All {
-			h.unsubscribeAll(c)
-		} else {
-			for _, uid := range cmd.Users {
-				h.unwatch(c, uid)
-			}
-		}
-		reply(nil, nil)
 	case Query:
 		reply(h.entries(cmd.Users), nil)
 	case AdminStats:
