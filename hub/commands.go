@@ -67,6 +67,8 @@ type (
 	DeleteStatus struct{ ID string }
 	// AdminSettings changes the workspace's default idle limit.
 	AdminSettings struct{ IdleLimit time.Duration }
+	// ReadSettings reads the workspace settings.
+	ReadSettings struct{}
 )
 
 func (Activity) command()        {}
@@ -84,11 +86,12 @@ func (CreateStatus) command()    {}
 func (UpdateStatus) command()    {}
 func (DeleteStatus) command()    {}
 func (AdminSettings) command()   {}
+func (ReadSettings) command()    {}
 
 // adminOnly reports whether cmd needs the admin role.
 func adminOnly(cmd Command) bool {
 	switch cmd.(type) {
-	case AdminStats, AdminService, ListStatuses, CreateStatus, UpdateStatus, DeleteStatus, AdminSettings:
+	case AdminStats, AdminService, ListStatuses, CreateStatus, UpdateStatus, DeleteStatus, AdminSettings, ReadSettings:
 		return true
 	}
 	return false

@@ -337,6 +337,11 @@ func (h *Hub) idleLimit(u *user) time.Duration {
 	if u.rec.IdleLimit > 0 {
 		return u.rec.IdleLimit
 	}
+	return h.workspaceIdleLimit()
+}
+
+// workspaceIdleLimit is the idle limit of users with no preference.
+func (h *Hub) workspaceIdleLimit() time.Duration {
 	if h.settings.IdleLimit > 0 {
 		return h.settings.IdleLimit
 	}

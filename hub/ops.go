@@ -178,6 +178,8 @@ func (h *Hub) exec(uid string, admin bool, cmd Command, reply func(any, *Error))
 		h.deleteStatus(cmd.ID, reply)
 	case AdminSettings:
 		h.adminSettings(cmd.IdleLimit, reply)
+	case ReadSettings:
+		reply(SettingsResult{IdleLimit: h.workspaceIdleLimit()}, nil)
 	default:
 		reply(nil, errorf(CodeInternal, "the hub does not know %T", cmd))
 	}

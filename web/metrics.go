@@ -22,7 +22,8 @@ type metrics struct {
 	refused       *prometheus.CounterVec
 }
 
-func newMetrics(h *hub.Hub, node string) *metrics {
+// newMetrics makes the server's metrics, with api's if there is one.
+func newMetrics(h *hub.Hub, node string, api prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -50,6 +51,9 @@ func newMetrics(h *hub.Hub, node string) *metrics {
 	}
 	reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
 		hubCollector{h}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if api != nil {
+		reg.MustRegister(api)
+	}
 	return m
 }
 

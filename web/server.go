@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
@@ -72,6 +73,15 @@ type Config struct {
 	// stays under its open-file limit; upgrades past it get HTTP 503.
 	// Default: no cap.
 	MaxConns int
+	// API is the HTTP API for backends (web/api), served under /api/ on
+	// the same listener; its metrics join /metrics. Default: none.
+	API APIHandler
+}
+
+// APIHandler is an HTTP API served beside /ws, with its own metrics.
+type APIHandler interface {
+	http.Handler
+	prometheus.Collector
 }
 
 // Counter counts connections across nodes.
@@ -126,15 +136,15 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
-		metrics:  newMetrics(cfg.Hub, cfg.Node),
+		metrics:  newMetrics(cfg.Hub, cfg.Node, cfg.API),
 		conns:    make(map[*conn]struct{}),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	return s
 }
 
-// Handler serves the page, /ws, the health endpoints and, in dev mode,
-// /dev/token.
+// Handler serves the page, /ws, the health endpoints, the HTTP API when
+// there is one and, in dev mode, /dev/token.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	page, _ := fs.Sub(static, "static")
@@ -145,6 +155,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.serveReady)
 	if s.cfg.Dev {
 		mux.HandleFunc("GET /dev/token", s.serveDevToken)
+	}
+	if s.cfg.API != nil {
+		// One pattern per method: "/api/" alone would conflict with "GET /".
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			mux.Handle(m+" /api/", s.cfg.API)
+		}
 	}
 	return mux
 }
