@@ -145,5 +145,9 @@ func register[I, O any](a *API, o op, handler func(context.Context, *I) (*O, err
 			o.Errors = append(o.Errors, http.StatusForbidden)
 		}
 	}
+	switch o.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		o.Errors = append(o.Errors, http.StatusRequestEntityTooLarge)
+	}
 	huma.Register(a.huma, o.Operation, handler)
 }
