@@ -171,8 +171,11 @@ func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// isDataError reports whether err is about the data (not found, conflict,
+// a refusal the hub made), which says nothing of the store's health.
 func isDataError(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict)
+	var e *Error
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.As(err, &e)
 }
 
 func ctxEnded(err error) bool {

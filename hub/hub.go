@@ -228,38 +228,6 @@ func serviceWord(enabled bool) string {
 	return "disabled"
 }
 
-// NewConnID returns a fresh connection id.
-func (h *Hub) NewConnID() ConnID { return ConnID(h.nextID.Add(1)) }
-
-// ConnInfo is who a new connection is.
-type ConnInfo struct {
-	ID        ConnID
-	User      string
-	Admin     bool
-	RequestID string // the hello's id, echoed in welcome
-	// Count is the workspace's connection count with this one, when a
-	// backplane counts every node's; 0: unknown, the hub's own estimate.
-	Count int
-}
-
-// Connect registers a connection; the hub answers through sink with a
-// Welcome, or closes it. It returns false if the hub has stopped.
-func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
-	return h.post(func() { h.connect(info, sink) })
-}
-
-// Disconnect forgets a connection. It returns false if the hub has stopped.
-func (h *Hub) Disconnect(id ConnID) bool {
-	return h.post(func() { h.disconnect(id) })
-}
-
-// Do runs one command of a connection; the hub answers through the
-// connection's sink with a Reply echoing requestID. It returns false if the
-// hub has stopped.
-func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
-	return h.post(func() { h.do(id, requestID, cmd) })
-}
-
 // idleHeap orders connections by the time they go idle.
 type idleHeap []*conn
 

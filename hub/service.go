@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -151,13 +150,14 @@ func (h *Hub) setService(s store.Service, n int) {
 
 // adminService turns the service on or off for an admin. The change counts
 // only once the store has it, so a restart keeps it.
-func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
+func (h *Hub) adminService(cmd AdminService, r reply) {
+	enabled := cmd.Enabled
 	if enabled == h.service.Enabled {
-		reply(ServiceResult{Service: h.serviceNow()}, nil)
+		r(ServiceResult{Service: h.serviceNow()}, nil)
 		return
 	}
 	if n := h.count(); enabled && h.cfg.Limit > 0 && n >= h.cfg.Limit {
-		reply(nil, errOverLimit(n, h.cfg.Limit))
+		r(nil, errOverLimit(n, h.cfg.Limit))
 		return
 	}
 	s := store.Service{Enabled: enabled, Since: time.Now()}
@@ -165,38 +165,21 @@ func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
 		s.Reason = ReasonAdmin
 	}
 	bp, limit := h.cfg.Backplane, h.cfg.Limit
-	var overLimit *Error
-	h.writer.do(job{
-		write: func(ctx context.Context) error {
-			// On several nodes this node's count may be a moment old: ask.
-			if bp != nil && enabled && limit > 0 {
-				n, err := bp.Count(ctx)
-				if err != nil {
-					return err
-				}
-				if n >= limit {
-					overLimit = errOverLimit(n, limit)
-					return nil
-				}
-			}
-			return h.cfg.Store.PutService(ctx, s)
-		},
-		done: func(err error) {
-			if err == nil && overLimit != nil {
-				err = overLimit
-			}
-			var e *Error
-			if errors.As(err, &e) {
-				reply(nil, e)
-				return
-			}
+	h.commit(r, func(ctx context.Context) error {
+		// On several nodes this node's count may be a moment old: ask.
+		if bp != nil && enabled && limit > 0 {
+			n, err := bp.Count(ctx)
 			if err != nil {
-				reply(nil, storeError(err, ""))
-				return
+				return err
 			}
-			h.setService(s, h.count())
-			h.publish(ServiceSwitched{Service: s})
-			reply(ServiceResult{Service: h.serviceNow()}, nil)
-		},
+			if n >= limit {
+				return errOverLimit(n, limit)
+			}
+		}
+		return h.cfg.Store.PutService(ctx, s)
+	}, func() any {
+		h.setService(s, h.count())
+		h.publish(ServiceSwitched{Service: s})
+		return ServiceResult{Service: h.serviceNow()}
 	})
 }
