@@ -65,7 +65,7 @@ type Hub struct {
 	cfg     Config
 	log     zerolog.Logger
 	inbox   chan func()
-	done    chan struct{} // closed when Run returns
+	done    chan struct{} // closed when the loop has stopped: the inbox is no longer read
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
@@ -140,22 +140,32 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.started.Swap(true) {
 		return errors.New("hub: Run called twice")
 	}
-	defer close(h.done)
 	if err := h.load(ctx); err != nil {
+		close(h.done)
 		return err
 	}
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
-	defer func() {
-		h.writer.drain(5 * time.Second)
-		stopWriter()
-		wg.Wait()
-	}()
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).
 		Str("service", serviceWord(h.service.Enabled)).Msg("hub ready")
+	h.loop(ctx)
+
+	// In this order: once the loop is gone nobody reads the inbox, so the
+	// stop signal goes first, and a caller or the writer waiting for room
+	// in the inbox gives up; then the writer stops; then, alone with the
+	// store, drain writes what is left.
+	close(h.done)
+	stopWriter()
+	wg.Wait()
+	h.writer.drain(5 * time.Second)
+	return nil
+}
+
+// loop serves the inbox and the idle deadlines until ctx is done.
+func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed time.Time // the deadline timer is aimed at; zero: none
@@ -163,7 +173,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		armed = h.armIdleTimer(timer, armed)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case f := <-h.inbox:
 			f()
 		case <-timer.C:
