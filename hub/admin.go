@@ -11,7 +11,7 @@ import (
 // counts: write runs on the writer goroutine; back on the hub goroutine, a
 // failed write answers its error (see storeError), and a good one runs
 // apply, which changes the hub's state and returns the answer.
-func (h *Hub) commit(r reply, write func(ctx context.Context) error, apply func() any) {
+func (h *Hub) commit(r reply, write func(ctx context.Context) error, apply func() Result) {
 	h.writer.do(job{write: write, done: func(err error) {
 		if err != nil {
 			r(nil, storeError(err))
@@ -37,13 +37,13 @@ func storeError(err error) *Error {
 // adminStats answers the workspace's figures (admin.stats), after setting
 // the peak to the current count when asked.
 func (h *Hub) adminStats(cmd AdminStats, r reply) {
-	stats := func() any { return Stats{Service: h.serviceNow(), Peak: h.peak, UsersOnline: h.usersOnline()} }
+	stats := func() Result { return Stats{Service: h.serviceNow(), Peak: h.peak, UsersOnline: h.usersOnline()} }
 	if !cmd.ResetPeak {
 		r(stats(), nil)
 		return
 	}
 	n := h.count()
-	h.commit(r, func(ctx context.Context) error { return h.cfg.Store.ResetPeak(ctx, n) }, func() any {
+	h.commit(r, func(ctx context.Context) error { return h.cfg.Store.ResetPeak(ctx, n) }, func() Result {
 		h.peak = max(n, h.count())
 		return stats()
 	})
@@ -52,7 +52,7 @@ func (h *Hub) adminStats(cmd AdminStats, r reply) {
 // adminSettings changes the workspace's default idle limit.
 func (h *Hub) adminSettings(cmd AdminSettings, r reply) {
 	s := store.Settings{IdleLimit: cmd.IdleLimit}
-	h.commit(r, func(ctx context.Context) error { return h.cfg.Store.PutSettings(ctx, s) }, func() any {
+	h.commit(r, func(ctx context.Context) error { return h.cfg.Store.PutSettings(ctx, s) }, func() Result {
 		h.settings = s
 		h.publish(SettingsChanged{Settings: s})
 		for _, c := range h.conns {

@@ -12,7 +12,7 @@ import (
 )
 
 // listStatuses pages through the catalog (admin.statuses.list).
-func (h *Hub) listStatuses(cmd ListStatuses) (any, *Error) {
+func (h *Hub) listStatuses(cmd ListStatuses) (Result, *Error) {
 	items, total := h.catalog.Search(cmd.Query, cmd.Offset, cmd.Limit)
 	return StatusPage{Items: items, Total: total}, nil
 }
@@ -30,7 +30,7 @@ func (h *Hub) createStatus(cmd CreateStatus, r reply) {
 	cs := status.Custom{ID: uuid.NewString(), Name: name, Presence: cmd.Presence}
 	h.commit(r, func(ctx context.Context) error {
 		return conflictOf(h.cfg.Store.CreateCustomStatus(ctx, cs), name)
-	}, func() any {
+	}, func() Result {
 		h.catalog.Put(cs)
 		h.catalogChanged("created", cs)
 		return StatusResult{Status: cs}
@@ -54,7 +54,7 @@ func (h *Hub) updateStatus(cmd UpdateStatus, r reply) {
 	cs := status.Custom{ID: cmd.ID, Name: name, Presence: cmd.Presence}
 	h.commit(r, func(ctx context.Context) error {
 		return conflictOf(h.cfg.Store.UpdateCustomStatus(ctx, cs), name)
-	}, func() any {
+	}, func() Result {
 		h.catalog.Put(cs)
 		h.followCatalog(cs.ID, true)
 		h.catalogChanged("updated", cs)
@@ -74,7 +74,7 @@ func (h *Hub) deleteStatus(cmd DeleteStatus, r reply) {
 			return nil // gone already: what the admin wanted
 		}
 		return err
-	}, func() any {
+	}, func() Result {
 		h.catalog.Delete(cs.ID)
 		h.followCatalog(cs.ID, true)
 		h.catalogChanged("deleted", cs)

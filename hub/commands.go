@@ -102,7 +102,7 @@ func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
 }
 
 // reply answers one command of a connection.
-type reply func(result any, err *Error)
+type reply func(result Result, err *Error)
 
 // do runs one command of connection id: the dispatch, one call per command.
 // Handlers that answer at once return their answer; those that write to the
@@ -112,7 +112,7 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	if c == nil {
 		return // the connection is gone: nobody to answer
 	}
-	r := reply(func(result any, err *Error) {
+	r := reply(func(result Result, err *Error) {
 		c.sink.Send(&Reply{RequestID: reqID, Result: result, Err: err})
 	})
 	if adminOnly(cmd) && !c.admin {

@@ -89,7 +89,7 @@ func (h *Hub) disconnect(id ConnID) {
 
 // activity: the connection is in use, so it is online again and its idle
 // deadline moves.
-func (h *Hub) activity(c *conn, now time.Time) (any, *Error) {
+func (h *Hub) activity(c *conn, now time.Time) (Result, *Error) {
 	c.lastActive = now
 	if c.away {
 		h.setConnAway(c, false, now)
@@ -101,7 +101,7 @@ func (h *Hub) activity(c *conn, now time.Time) (any, *Error) {
 }
 
 // goIdle: the client says the connection is idle, so it is away now.
-func (h *Hub) goIdle(c *conn, now time.Time) (any, *Error) {
+func (h *Hub) goIdle(c *conn, now time.Time) (Result, *Error) {
 	h.setConnAway(c, true, now)
 	h.scheduleIdle(c)
 	return nil, nil

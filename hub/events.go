@@ -86,14 +86,18 @@ type Welcome struct {
 }
 
 // Reply answers one command: Err is set when it failed, else Result holds
-// what the command returns (see the Result types below), or nil.
+// what the command returns, or nil.
 type Reply struct {
 	RequestID string
 	Err       *Error
-	Result    any
+	Result    Result
 }
 
-// Result types a Reply may carry.
+// Result is what a command that succeeded returns: one of the types below,
+// and no other, since its method is unexported.
+type Result interface{ result() }
+
+// The results.
 type (
 	// Entries answers subscribe and query.
 	Entries []Entry
@@ -123,6 +127,15 @@ type (
 	// SettingsResult answers admin.settings.
 	SettingsResult struct{ IdleLimit time.Duration }
 )
+
+func (Entries) result()        {}
+func (SelfResult) result()     {}
+func (PrefsResult) result()    {}
+func (StatusResult) result()   {}
+func (StatusPage) result()     {}
+func (ServiceResult) result()  {}
+func (Stats) result()          {}
+func (SettingsResult) result() {}
 
 // ServiceChanged tells every connection that the service changed state.
 type ServiceChanged struct{ Service Service }

@@ -7,12 +7,12 @@ import (
 )
 
 // setStatus sets the user's manual status and text (set_status).
-func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time) (any, *Error) {
+func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time) (Result, *Error) {
 	return h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now)
 }
 
 // setCustomStatus gives the user a custom status (set_custom_status).
-func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time) (any, *Error) {
+func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time) (Result, *Error) {
 	cs, ok := h.catalog.Get(cmd.Custom)
 	if !ok {
 		return nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom)
@@ -22,7 +22,7 @@ func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time) (any,
 
 // setPrefs changes the user's idle preferences (set_prefs). Like a status,
 // it is refused while the store is known to be down.
-func (h *Hub) setPrefs(u *user, cmd SetPrefs) (any, *Error) {
+func (h *Hub) setPrefs(u *user, cmd SetPrefs) (Result, *Error) {
 	if !h.Healthy() {
 		return nil, errUnavailable()
 	}
@@ -46,7 +46,7 @@ func errUnavailable() *Error {
 
 // setHolding gives u a new chosen status. It is refused while the store is
 // known to be down, so that a success always means a saved change.
-func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (any, *Error) {
+func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (Result, *Error) {
 	if !h.Healthy() {
 		return nil, errUnavailable()
 	}

@@ -177,7 +177,7 @@ func (h *Hub) adminService(cmd AdminService, r reply) {
 			}
 		}
 		return h.cfg.Store.PutService(ctx, s)
-	}, func() any {
+	}, func() Result {
 		h.setService(s, h.count())
 		h.publish(ServiceSwitched{Service: s})
 		return ServiceResult{Service: h.serviceNow()}

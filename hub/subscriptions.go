@@ -9,7 +9,7 @@ import (
 
 // subscribe adds users (or everyone) to what c follows and answers their
 // presence now.
-func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (any, *Error) {
+func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (Result, *Error) {
 	if cmd.All {
 		if !c.subAll {
 			c.subAll = true
@@ -47,7 +47,7 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (any, *Error) {
 }
 
 // unsubscribe drops users (or everything) from what c follows.
-func (h *Hub) unsubscribe(c *conn, cmd Unsubscribe) (any, *Error) {
+func (h *Hub) unsubscribe(c *conn, cmd Unsubscribe) (Result, *Error) {
 	if cmd.All {
 		h.unsubscribeAll(c)
 		return nil, nil
@@ -59,7 +59,7 @@ func (h *Hub) unsubscribe(c *conn, cmd Unsubscribe) (any, *Error) {
 }
 
 // query answers users' presence once, without subscribing.
-func (h *Hub) query(cmd Query, now time.Time) (any, *Error) {
+func (h *Hub) query(cmd Query, now time.Time) (Result, *Error) {
 	return h.entries(cmd.Users, now), nil
 }
 

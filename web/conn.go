@@ -346,8 +346,7 @@ func (c *conn) handle(data []byte) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
 	if err != nil {
-		var we *wire.Error
-		errors.As(err, &we)
+		we := protocolError(err)
 		s.metrics.commands.WithLabelValues("invalid").Inc()
 		c.replyError(cmd.ID, we.Code, we.Message)
 		return

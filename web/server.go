@@ -174,7 +174,7 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	if err := wire.CheckUserID(user); err != nil {
-		http.Error(w, "user: "+err.(*wire.Error).Message, http.StatusBadRequest)
+		http.Error(w, "user: "+protocolError(err).Message, http.StatusBadRequest)
 		return
 	}
 	admin := r.URL.Query().Get("admin")
@@ -297,7 +297,7 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 		return fail("the first frame must be hello with a token")
 	}
 	if derr != nil {
-		return fail(derr.(*wire.Error).Message)
+		return fail(protocolError(derr).Message)
 	}
 	ident, err := s.verifier.verify(cmd.Token)
 	if err != nil {
