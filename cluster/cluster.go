@@ -146,9 +146,9 @@ local total = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
 return total`)
 
-// Add adds delta to this node's connection count and returns the
-// workspace's (web.Counter).
-func (n *Node) Add(ctx context.Context, delta int) (int, error) {
+// AddConns adds delta to this node's connection count and returns the
+// workspace's (hub.Backplane).
+func (n *Node) AddConns(ctx context.Context, delta int) (int, error) {
 	v, err := addScript.Run(ctx, n.rdb, []string{n.keyCounts()}, n.cfg.ID, delta).Int()
 	if err != nil {
 		return 0, fmt.Errorf("cluster: count connections: %w", err)
@@ -404,6 +404,8 @@ func (n *Node) sweep(ctx context.Context) error {
 	}
 	return nil
 }
+
+var _ hub.Backplane = (*Node)(nil)
 
 // Count returns the workspace's connection count (hub.Backplane).
 func (n *Node) Count(ctx context.Context) (int, error) { return n.total(ctx) }

@@ -11,11 +11,17 @@ import (
 
 // Backplane links the hubs of several nodes that share one workspace. The
 // hub tells it what changed here; it tells the hub, through Apply, what
-// changed elsewhere. Publish is called from the hub goroutine and must not
-// block.
+// changed elsewhere, and CountChanged when its periodic recount finds the
+// workspace's connection count. The count itself is the hub's to keep:
+// it adds and removes each connection through AddConns.
 type Backplane interface {
-	// Publish tells the other nodes about ev. It must not block.
+	// Publish tells the other nodes about ev. It is called from the hub
+	// goroutine and must not block.
 	Publish(ev ClusterEvent)
+	// AddConns adds delta to this node's connection count and returns
+	// the workspace's, every node's, with it. It is called from Connect
+	// and Disconnect, outside the hub goroutine, and may block.
+	AddConns(ctx context.Context, delta int) (int, error)
 	// Count returns the workspace's connection count now, every node's.
 	// It is called outside the hub goroutine and may block.
 	Count(ctx context.Context) (int, error)

@@ -2,6 +2,8 @@ package hub
 
 import (
 	"container/heap"
+	"context"
+	"sync"
 	"time"
 )
 
@@ -14,23 +16,86 @@ type ConnInfo struct {
 	User      string
 	Admin     bool
 	RequestID string // the hello's id, echoed in welcome
-	// Count is the workspace's connection count with this one, when a
-	// backplane counts every node's; 0: unknown, the hub's own estimate.
-	Count int
 }
+
+// countTimeout bounds one call to the backplane's counter.
+const countTimeout = time.Second
 
 // Connect registers a connection; the hub answers through sink with a
-// Welcome, or closes it. It returns false if the hub has stopped.
+// Welcome, or closes it. It returns false if the hub has stopped. With a
+// backplane it first counts the connection in the workspace's count, which
+// may wait on the network: the limit is judged on every node's count.
 func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
-	return h.post(func() { h.connect(info, sink) })
+	n, known := h.addConns(+1)
+	if known {
+		h.counted.add(info.ID)
+	}
+	if !h.post(func() { h.connect(info, sink, n, known) }) {
+		if h.counted.take(info.ID) {
+			h.addConns(-1)
+		}
+		return false
+	}
+	return true
 }
 
-// Disconnect forgets a connection. It returns false if the hub has stopped.
+// Disconnect forgets a connection, and takes it out of the workspace's
+// count if Connect put it in. It returns false if the hub has stopped.
 func (h *Hub) Disconnect(id ConnID) bool {
-	return h.post(func() { h.disconnect(id) })
+	n, known := 0, false
+	if h.counted.take(id) {
+		n, known = h.addConns(-1)
+	}
+	return h.post(func() { h.disconnect(id, n, known) })
 }
 
-func (h *Hub) connect(info ConnInfo, sink Sink) {
+// addConns adds delta to the workspace's count through the backplane and
+// returns the count, or false when there is no backplane or it failed: the
+// hub then estimates, and the backplane's periodic recount repairs it.
+func (h *Hub) addConns(delta int) (int, bool) {
+	bp := h.cfg.Backplane
+	if bp == nil {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), countTimeout)
+	defer cancel()
+	n, err := bp.AddConns(ctx, delta)
+	if err != nil {
+		h.log.Debug().Err(err).Int("delta", delta).Msg("count connections: the hub estimates until the next recount")
+		return 0, false
+	}
+	return n, true
+}
+
+// connSet is the connections the backplane counted, so that Disconnect
+// takes back exactly those. Connect and Disconnect use it off the hub
+// goroutine, hence the lock.
+type connSet struct {
+	mu  sync.Mutex
+	ids map[ConnID]struct{}
+}
+
+func (s *connSet) add(id ConnID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = make(map[ConnID]struct{})
+	}
+	s.ids[id] = struct{}{}
+}
+
+// take removes id and reports whether it was there.
+func (s *connSet) take(id ConnID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	delete(s.ids, id)
+	return ok
+}
+
+// connect registers a connection. n is the workspace's count with it, when
+// known (from the backplane).
+func (h *Hub) connect(info ConnInfo, sink Sink, n int, known bool) {
 	now := time.Now()
 	u := h.user(info.User)
 	if len(u.conns) >= h.cfg.MaxConnsPerUser {
@@ -46,8 +111,7 @@ func (h *Hub) connect(info ConnInfo, sink Sink) {
 	// The limit is judged before c joins h.conns, so that a service event
 	// does not reach it: the connection that trips the limit learns it
 	// from its welcome, and then gets the admins' notices like the others.
-	n := info.Count
-	if n <= 0 {
+	if !known {
 		n = h.count() + 1
 	}
 	h.clusterCount = n
@@ -63,7 +127,12 @@ func (h *Hub) connect(info ConnInfo, sink Sink) {
 	h.scheduleIdle(c)
 }
 
-func (h *Hub) disconnect(id ConnID) {
+// disconnect forgets a connection. n is the workspace's count without it,
+// when known (from the backplane).
+func (h *Hub) disconnect(id ConnID, n int, known bool) {
+	if known {
+		h.clusterCount = n
+	}
 	c := h.conns[id]
 	if c == nil {
 		return // refused at connect, or already gone

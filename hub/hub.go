@@ -54,8 +54,8 @@ type Config struct {
 	// Inbox is the inbox's capacity. Default: 4,096.
 	Inbox int
 	// Backplane links this hub with other nodes' (scale-out); the
-	// connection count is then the workspace's, given in ConnInfo.Count and
-	// CountChanged. Default: none, a single node.
+	// connection count is then the workspace's, every node's, which the
+	// hub keeps through it. Default: none, a single node.
 	Backplane Backplane
 }
 
@@ -70,6 +70,7 @@ type Hub struct {
 	nextID  atomic.Uint64
 	writer  *writer
 	started atomic.Bool
+	counted connSet // connections the backplane counted
 
 	// Owned by the Run goroutine.
 	conns        map[ConnID]*conn

@@ -298,12 +298,12 @@ func (c *conn) beat() {
 }
 
 // serve runs the connection after a good hello, until it ends.
-func (c *conn) serve(ctx context.Context, helloID string, count int) {
+func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
-	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID, Count: count}, c) {
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
 		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
 		c.mu.Unlock()

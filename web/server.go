@@ -65,19 +65,10 @@ type Config struct {
 	// Node names this node in metrics (a "node" label on each), when it is
 	// one of several. Default: no label.
 	Node string
-	// Counter counts the workspace's connections on every node, when
-	// several share it. Default: none; the hub counts its own.
-	Counter Counter
 	// MaxConns caps open WebSocket connections on this process, so it
 	// stays under its open-file limit; upgrades past it get HTTP 503.
 	// Default: no cap.
 	MaxConns int
-}
-
-// Counter counts connections across nodes.
-type Counter interface {
-	// Add adds delta to this node's count and returns the workspace's.
-	Add(ctx context.Context, delta int) (int, error)
 }
 
 // Server serves the protocol over HTTP. Create it with New.
@@ -247,28 +238,8 @@ func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *
 		return
 	}
 	defer s.untrack(c)
-	count, counted := s.countConn(ctx, +1)
-	c.serve(ctx, helloID, count)
+	c.serve(ctx, helloID)
 	c.wg.Wait()
-	if counted {
-		if n, ok := s.countConn(ctx, -1); ok {
-			s.cfg.Hub.Apply(hub.CountChanged{Count: n})
-		}
-	}
-}
-
-// countConn adds delta to the workspace's connection count, when a Counter
-// keeps it. It reports the new count and whether it was counted; a count
-// that fails is the hub's to estimate, and the backplane's periodic
-// recount repairs it.
-func (s *Server) countConn(ctx context.Context, delta int) (int, bool) {
-	if s.cfg.Counter == nil {
-		return 0, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	n, err := s.cfg.Counter.Add(ctx, delta)
-	return n, err == nil
 }
 
 // hello reads and checks the first frame. On failure it has closed ws.
