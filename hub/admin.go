@@ -35,18 +35,57 @@ func storeError(err error) *Error {
 }
 
 // adminStats answers the workspace's figures (admin.stats), after setting
-// the peak to the current count when asked.
+// the peak to the current count when asked. With a backplane the count and
+// the peak are read from it and the store, one round trip off the hub
+// goroutine: this node's view of them may be a heartbeat old, and every
+// node must give the same figures.
 func (h *Hub) adminStats(cmd AdminStats, r reply) {
-	stats := func() Result { return Stats{Service: h.serviceNow(), Peak: h.peak, UsersOnline: h.usersOnline()} }
-	if !cmd.ResetPeak {
-		r(stats(), nil)
+	bp, st := h.cfg.Backplane, h.cfg.Store
+	n, peak := h.count(), h.peak
+	if bp == nil && !cmd.ResetPeak {
+		r(h.stats(n, peak), nil)
 		return
 	}
-	n := h.count()
-	h.commit(r, func(ctx context.Context) error { return h.cfg.Store.ResetPeak(ctx, n) }, func() Result {
-		h.peak = max(n, h.count())
-		return stats()
+	h.commit(r, func(ctx context.Context) error {
+		if bp != nil {
+			var err error
+			if n, err = bp.Count(ctx); err != nil {
+				return errFigures(err)
+			}
+		}
+		if cmd.ResetPeak {
+			peak = n
+			return st.ResetPeak(ctx, n)
+		}
+		p, err := st.Peak(ctx)
+		if err != nil {
+			return errFigures(err)
+		}
+		// The peak a node recorded reaches the store a moment later.
+		peak = max(p, n)
+		return nil
+	}, func() Result {
+		if bp == nil {
+			n = h.count() // this node's count is the workspace's, and current
+		}
+		if cmd.ResetPeak {
+			h.peak = max(peak, h.count())
+			peak = h.peak
+		}
+		return h.stats(n, peak)
 	})
+}
+
+// stats is the answer to admin.stats with the workspace's count n and peak.
+func (h *Hub) stats(n, peak int) Stats {
+	sv := h.serviceNow()
+	sv.Connections = n
+	return Stats{Service: sv, Peak: peak, UsersOnline: h.usersOnline()}
+}
+
+// errFigures says why admin.stats could not read the workspace's figures.
+func errFigures(err error) *Error {
+	return errorf(CodeUnavailable, "the workspace's figures cannot be read now (%v); try again shortly", err)
 }
 
 // adminSettings changes the workspace's default idle limit.
