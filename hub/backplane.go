@@ -20,7 +20,9 @@ type Backplane interface {
 	Publish(ev ClusterEvent)
 	// AddConns adds delta to this node's connection count and returns
 	// the workspace's, every node's, with it. It is called from Connect
-	// and Disconnect, outside the hub goroutine, and may block.
+	// (+1) and Disconnect (-1), outside the hub goroutine, and may block.
+	// A call that fails still counts: the backplane keeps this node's
+	// count right in the end, the hub only needs it fast.
 	AddConns(ctx context.Context, delta int) (int, error)
 	// Count returns the workspace's connection count now, every node's.
 	// It is called outside the hub goroutine and may block.

@@ -3,7 +3,6 @@ package hub
 import (
 	"container/heap"
 	"context"
-	"sync"
 	"time"
 )
 
@@ -22,36 +21,31 @@ type ConnInfo struct {
 const countTimeout = time.Second
 
 // Connect registers a connection; the hub answers through sink with a
-// Welcome, or closes it. It returns false if the hub has stopped. With a
-// backplane it first counts the connection in the workspace's count, which
-// may wait on the network: the limit is judged on every node's count.
+// Welcome, or closes it. It returns false if the hub has stopped; else
+// Disconnect must follow once the connection ends. With a backplane it
+// first adds the connection to the workspace's count, which may wait on
+// the network: the limit is judged on every node's count.
 func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
 	n, known := h.addConns(+1)
-	if known {
-		h.counted.add(info.ID)
-	}
 	if !h.post(func() { h.connect(info, sink, n, known) }) {
-		if h.counted.take(info.ID) {
-			h.addConns(-1)
-		}
+		h.addConns(-1)
 		return false
 	}
 	return true
 }
 
-// Disconnect forgets a connection, and takes it out of the workspace's
-// count if Connect put it in. It returns false if the hub has stopped.
+// Disconnect forgets a connection that Connect registered, and takes it out
+// of the workspace's count. It returns false if the hub has stopped.
 func (h *Hub) Disconnect(id ConnID) bool {
-	n, known := 0, false
-	if h.counted.take(id) {
-		n, known = h.addConns(-1)
-	}
+	n, known := h.addConns(-1)
 	return h.post(func() { h.disconnect(id, n, known) })
 }
 
 // addConns adds delta to the workspace's count through the backplane and
 // returns the count, or false when there is no backplane or it failed: the
-// hub then estimates, and the backplane's periodic recount repairs it.
+// hub then estimates, and the backplane repairs its count at its next
+// heartbeat. Every +1 has its -1, counted or not, so that the repair is
+// exact.
 func (h *Hub) addConns(delta int) (int, bool) {
 	bp := h.cfg.Backplane
 	if bp == nil {
@@ -61,36 +55,10 @@ func (h *Hub) addConns(delta int) (int, bool) {
 	defer cancel()
 	n, err := bp.AddConns(ctx, delta)
 	if err != nil {
-		h.log.Debug().Err(err).Int("delta", delta).Msg("count connections: the hub estimates until the next recount")
+		h.log.Debug().Err(err).Int("delta", delta).Msg("count connections: the hub estimates until the backplane repairs it")
 		return 0, false
 	}
 	return n, true
-}
-
-// connSet is the connections the backplane counted, so that Disconnect
-// takes back exactly those. Connect and Disconnect use it off the hub
-// goroutine, hence the lock.
-type connSet struct {
-	mu  sync.Mutex
-	ids map[ConnID]struct{}
-}
-
-func (s *connSet) add(id ConnID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ids == nil {
-		s.ids = make(map[ConnID]struct{})
-	}
-	s.ids[id] = struct{}{}
-}
-
-// take removes id and reports whether it was there.
-func (s *connSet) take(id ConnID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.ids[id]
-	delete(s.ids, id)
-	return ok
 }
 
 // connect registers a connection. n is the workspace's count with it, when

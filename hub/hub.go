@@ -70,7 +70,6 @@ type Hub struct {
 	nextID  atomic.Uint64
 	writer  *writer
 	started atomic.Bool
-	counted connSet // connections the backplane counted
 
 	// Owned by the Run goroutine.
 	conns        map[ConnID]*conn
