@@ -279,7 +279,7 @@ func encodeEvent(m *message, ev hub.ClusterEvent) {
 		}
 		m.Users = append(m.Users, r)
 	case hub.CatalogChanged:
-		m.Cat = append(m.Cat, catalogMsg{Op: ev.Op, ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
+		m.Cat = append(m.Cat, catalogMsg{Op: string(ev.Op), ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
 	case hub.ServiceSwitched:
 		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
 	case hub.SettingsChanged:
@@ -526,7 +526,7 @@ func (n *Node) apply(m message) {
 	}
 	for _, c := range m.Cat {
 		p, _ := presence.ParseStatus(c.Presence)
-		n.h.Apply(hub.CatalogChanged{Op: c.Op, Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
+		n.h.Apply(hub.CatalogChanged{Op: hub.CatalogOp(c.Op), Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
 	}
 	if s := m.Svc; s != nil {
 		n.h.Apply(hub.ServiceSwitched{Service: store.Service{Enabled: s.Enabled, Reason: s.Reason, Since: time.UnixMilli(s.Since)}})

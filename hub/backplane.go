@@ -47,7 +47,7 @@ type (
 	UserChanged struct{ User store.User }
 	// CatalogChanged: an admin created, updated or deleted a custom status.
 	CatalogChanged struct {
-		Op     string // "created", "updated" or "deleted"
+		Op     CatalogOp
 		Status status.Custom
 	}
 	// ServiceSwitched: the service was turned on or off.
@@ -153,7 +153,7 @@ func (h *Hub) apply(ev ClusterEvent) {
 		}
 		h.changed(u, textChanged, now)
 	case CatalogChanged:
-		if ev.Op == "deleted" {
+		if ev.Op == OpDeleted {
 			h.catalog.Delete(ev.Status.ID)
 		} else if !h.catalog.Taken(ev.Status.Name, ev.Status.ID) {
 			h.catalog.Put(ev.Status)
@@ -228,12 +228,12 @@ func (h *Hub) resync(ev Resync, now time.Time) {
 	h.catalog = status.NewCatalog(ev.Statuses)
 	for _, cs := range old.All() {
 		if _, ok := h.catalog.Get(cs.ID); !ok {
-			h.broadcast(&StatusesChanged{Op: "deleted", Status: cs})
+			h.broadcast(&StatusesChanged{Op: OpDeleted, Status: cs})
 		}
 	}
 	for _, cs := range h.catalog.All() {
 		if prev, ok := old.Get(cs.ID); !ok || prev != cs {
-			h.broadcast(&StatusesChanged{Op: "updated", Status: cs})
+			h.broadcast(&StatusesChanged{Op: OpUpdated, Status: cs})
 		}
 	}
 	live := make(map[string]bool, len(ev.Nodes))

@@ -32,7 +32,7 @@ func (h *Hub) createStatus(cmd CreateStatus, r reply) {
 		return conflictOf(h.cfg.Store.CreateCustomStatus(ctx, cs), name)
 	}, func() Result {
 		h.catalog.Put(cs)
-		h.catalogChanged("created", cs)
+		h.catalogChanged(OpCreated, cs)
 		return StatusResult{Status: cs}
 	})
 }
@@ -57,7 +57,7 @@ func (h *Hub) updateStatus(cmd UpdateStatus, r reply) {
 	}, func() Result {
 		h.catalog.Put(cs)
 		h.followCatalog(cs.ID, true)
-		h.catalogChanged("updated", cs)
+		h.catalogChanged(OpUpdated, cs)
 		return StatusResult{Status: cs}
 	})
 }
@@ -77,14 +77,14 @@ func (h *Hub) deleteStatus(cmd DeleteStatus, r reply) {
 	}, func() Result {
 		h.catalog.Delete(cs.ID)
 		h.followCatalog(cs.ID, true)
-		h.catalogChanged("deleted", cs)
+		h.catalogChanged(OpDeleted, cs)
 		return StatusResult{Status: cs}
 	})
 }
 
 // catalogChanged tells the other nodes and every connection of a change
 // made here.
-func (h *Hub) catalogChanged(op string, cs status.Custom) {
+func (h *Hub) catalogChanged(op CatalogOp, cs status.Custom) {
 	h.publish(CatalogChanged{Op: op, Status: cs})
 	h.broadcast(&StatusesChanged{Op: op, Status: cs})
 }

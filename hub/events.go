@@ -142,18 +142,38 @@ type ServiceChanged struct{ Service Service }
 
 // StatusesChanged tells every connection that the catalog changed.
 type StatusesChanged struct {
-	Op     string // "created", "updated" or "deleted"
+	Op     CatalogOp
 	Status status.Custom
 }
 
+// CatalogOp is what happened to a custom status.
+type CatalogOp string
+
+// Catalog ops, as the protocol names them.
+const (
+	OpCreated CatalogOp = "created"
+	OpUpdated CatalogOp = "updated"
+	OpDeleted CatalogOp = "deleted"
+)
+
 // Notice tells admins something they should act on.
 type Notice struct {
-	Level       string // "info", "warning" or "critical"
+	Level       NoticeLevel
 	Code        string
 	Message     string
 	Connections int
 	Limit       int
 }
+
+// NoticeLevel is how urgent a notice is.
+type NoticeLevel string
+
+// Notice levels, as the protocol names them.
+const (
+	LevelInfo     NoticeLevel = "info"     // nothing to do now
+	LevelWarning  NoticeLevel = "warning"  // act before the service trips
+	LevelCritical NoticeLevel = "critical" // the service tripped
+)
 
 func (*Welcome) message()         {}
 func (*Reply) message()           {}

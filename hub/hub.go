@@ -28,6 +28,26 @@ const (
 // FreeLimit is the free edition's cap on concurrent connections.
 const FreeLimit = 200
 
+// Defaults for the zero fields of Config.
+const (
+	// DefaultIdleLimit is how long a connection goes without activity
+	// before it reads away: long enough for a read or a call, short
+	// enough that away means away.
+	DefaultIdleLimit = 5 * time.Minute
+	// DefaultMaxConnsPerUser is above FreeLimit, so that on the free
+	// edition the workspace limit trips first, and it still stops one
+	// token from exhausting a node.
+	DefaultMaxConnsPerUser = 250
+	// DefaultMaxSubscriptions bounds the memory one connection's
+	// subscriptions take (a subscription to all counts as one).
+	DefaultMaxSubscriptions = 5000
+	// DefaultInbox absorbs a burst of connects (a node restart brings every
+	// client back at once) without blocking the web goroutines.
+	DefaultInbox = 4096
+	// drainTimeout bounds the final writes at shutdown.
+	drainTimeout = 5 * time.Second
+)
+
 // Config configures a Hub. The zero value of each field means its default.
 type Config struct {
 	// Store keeps what survives a restart. Required.
@@ -41,17 +61,15 @@ type Config struct {
 	// Enterprise, which has no limit.
 	Limit int
 	// IdleLimit is the workspace's default idle limit, until an admin sets
-	// another. Default: 5 minutes.
+	// another. Default: DefaultIdleLimit.
 	IdleLimit time.Duration
 	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices), so one token cannot exhaust a node. Default: 250, above
-	// the free edition's workspace limit, so that it is the workspace
-	// limit that trips first.
+	// devices). Default: DefaultMaxConnsPerUser.
 	MaxConnsPerUser int
-	// MaxSubscriptions caps the users one connection subscribes to by id
-	// (a subscription to all counts as one). Default: 5,000.
+	// MaxSubscriptions caps the users one connection subscribes to by id.
+	// Default: DefaultMaxSubscriptions.
 	MaxSubscriptions int
-	// Inbox is the inbox's capacity. Default: 4,096.
+	// Inbox is the inbox's capacity. Default: DefaultInbox.
 	Inbox int
 	// Backplane links this hub with other nodes' (scale-out); the
 	// connection count is then the workspace's, every node's, which the
@@ -98,16 +116,16 @@ func New(cfg Config) *Hub {
 		cfg.Limit = 0
 	}
 	if cfg.IdleLimit <= 0 {
-		cfg.IdleLimit = 5 * time.Minute
+		cfg.IdleLimit = DefaultIdleLimit
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = 250
+		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
 	}
 	if cfg.MaxSubscriptions <= 0 {
-		cfg.MaxSubscriptions = 5000
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if cfg.Inbox <= 0 {
-		cfg.Inbox = 4096
+		cfg.Inbox = DefaultInbox
 	}
 	h := &Hub{
 		cfg:      cfg,
@@ -133,7 +151,8 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 func (h *Hub) Healthy() bool { return h.writer.healthy.Load() }
 
 // Run loads the workspace from the store, then serves commands until ctx is
-// done. Before it returns it writes what is still pending (for up to 5 s)
+// done. Before it returns it writes what is still pending (for up to
+// drainTimeout)
 // and joins every goroutine it started. It returns an error only when the
 // store cannot be loaded.
 func (h *Hub) Run(ctx context.Context) error {
@@ -160,7 +179,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	close(h.done)
 	stopWriter()
 	wg.Wait()
-	h.writer.drain(5 * time.Second)
+	h.writer.drain(drainTimeout)
 	return nil
 }
 

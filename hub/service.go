@@ -62,7 +62,7 @@ func (h *Hub) warn(n int) *Notice {
 		for _, lower := range warnAt[:i+1] {
 			h.warned[lower] = true
 		}
-		return h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
+		return h.notify(&Notice{Level: LevelWarning, Code: fmt.Sprintf("limit_%d", pct),
 			Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
 				n, limit, n*100/limit, limit),
 			Connections: n, Limit: limit})
@@ -73,7 +73,7 @@ func (h *Hub) warn(n int) *Notice {
 // limitNotice tells admins that the service tripped at count n.
 func (h *Hub) limitNotice(n int) *Notice {
 	limit := h.cfg.Limit
-	return h.notify(&Notice{Level: "critical", Code: ReasonConnectionLimit,
+	return h.notify(&Notice{Level: LevelCritical, Code: ReasonConnectionLimit,
 		Message: fmt.Sprintf("Presence is off: the workspace reached %d connections, over the free edition's limit of %d, so everyone sees every status as disabled. Once fewer than %d connections are open, turn it back on in Administration > Workspace > User Status, or move to the enterprise edition, which has no limit.",
 			n, limit, limit),
 		Connections: n, Limit: limit})
@@ -93,7 +93,7 @@ func (h *Hub) countFell() {
 	}
 	if !h.service.Enabled && h.service.Reason == ReasonConnectionLimit && n < limit && !h.readyMsg {
 		h.readyMsg = true
-		h.notify(&Notice{Level: "info", Code: "ready_to_enable",
+		h.notify(&Notice{Level: LevelInfo, Code: "ready_to_enable",
 			Message:     fmt.Sprintf("The workspace is back under its limit (%d of %d connections): presence can be turned on again in Administration > Workspace > User Status.", n, limit),
 			Connections: n, Limit: limit})
 	}

@@ -161,9 +161,9 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 		s := service(m.Service)
 		return wire.Encode(wire.ServiceEvent{Type: wire.TypeService, State: s.State, Reason: s.Reason, Connections: s.Connections, Limit: s.Limit})
 	case *hub.StatusesChanged:
-		return wire.Encode(wire.StatusesEvent{Type: wire.TypeStatuses, Op: m.Op, Status: custom(m.Status)})
+		return wire.Encode(wire.StatusesEvent{Type: wire.TypeStatuses, Op: string(m.Op), Status: custom(m.Status)})
 	case *hub.Notice:
-		return wire.Encode(wire.Notice{Type: wire.TypeNotice, Level: m.Level, Code: m.Code, Message: m.Message,
+		return wire.Encode(wire.Notice{Type: wire.TypeNotice, Level: string(m.Level), Code: m.Code, Message: m.Message,
 			Connections: m.Connections, Limit: limitPtr(m.Limit)})
 	}
 	// Only a hub message this encoder has not learnt: the client learns

@@ -210,7 +210,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.conns == nil { // shutting down
 		s.mu.Unlock()
 		s.open.Add(-1)
-		ws.Close(websocket.StatusGoingAway, "server going away")
+		closeShutdown.close(ws)
 		return
 	}
 	s.wg.Add(1)
@@ -234,7 +234,7 @@ func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *
 	ctx := context.WithoutCancel(stop)
 	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard}
 	if !s.track(c) {
-		ws.Close(websocket.StatusGoingAway, "server going away")
+		closeShutdown.close(ws)
 		return
 	}
 	defer s.untrack(c)
@@ -247,8 +247,8 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	// Not a read deadline: coder/websocket drops the connection when a
 	// read's context ends, and the client must learn 4002.
 	timer := time.AfterFunc(s.cfg.AuthTimeout, func() {
-		s.countClose("auth_timeout")
-		ws.Close(codeAuthTimeout, "auth timeout")
+		s.countClose(closeAuthTimeout)
+		closeAuthTimeout.close(ws)
 	})
 	_, data, err := ws.Read(ctx)
 	if fired := !timer.Stop(); fired || err != nil {
@@ -257,11 +257,11 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	cmd, derr := wire.Decode(data)
 	fail := func(msg string) (identity, string, bool) {
 		s.metrics.errors.WithLabelValues(wire.CodeUnauthorized).Inc()
-		s.countClose("unauthorized")
+		s.countClose(closeUnauthorized)
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		ws.Write(wctx, websocket.MessageText, encodeError(cmd.ID, wire.CodeUnauthorized, msg))
-		ws.Close(codeUnauthorized, "unauthorized")
+		closeUnauthorized.close(ws)
 		return identity{}, "", false
 	}
 	if cmd.Type != wire.TypeHello {
@@ -277,9 +277,9 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	return ident, cmd.ID, true
 }
 
-func (s *Server) countClose(reason string) {
-	s.metrics.closes.WithLabelValues(reason).Inc()
-	if reason == "slow" {
+func (s *Server) countClose(r closeReason) {
+	s.metrics.closes.WithLabelValues(r.metric()).Inc()
+	if r == closeTooSlow {
 		s.metrics.slowConsumers.Inc()
 	}
 }
