@@ -15,7 +15,7 @@ type Actor struct {
 // connection (Do), answered here instead of through a Sink. Commands about
 // a connection (Activity, Idle, Subscribe, Unsubscribe) are refused. It
 // gives up with CodeUnavailable when ctx ends or the hub stops first.
-func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (any, *Error) {
+func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (Result, *Error) {
 	switch cmd.(type) {
 	case Activity, Idle, Subscribe, Unsubscribe:
 		return nil, errorf(CodeBadRequest, "%T is about a connection, and there is none", cmd)
@@ -29,14 +29,14 @@ func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (any, *Error) 
 		return nil, errorf(CodeBadRequest, "%T acts for a user, and none was given", cmd)
 	}
 	type answer struct {
-		result any
+		result Result
 		err    *Error
 	}
 	// Buffered: the hub answers once and never waits, even for a caller
 	// that has given up.
 	answers := make(chan answer, 1)
 	run := func() {
-		h.exec(actor.User, actor.Admin, cmd, func(r any, err *Error) { answers <- answer{r, err} })
+		h.exec(actor.User, actor.Admin, cmd, func(r Result, err *Error) { answers <- answer{r, err} })
 	}
 	select {
 	case h.inbox <- run:

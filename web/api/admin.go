@@ -86,13 +86,13 @@ func (a *API) registerAdmin() {
 		Summary:     "Search the custom statuses",
 		Description: "The socket's admin.statuses.list. Any token may list: every client gets the catalog in its welcome anyway.",
 	}}, func(ctx context.Context, in *listInput) (*body[StatusPage], error) {
-		c := wire.Command{Type: wire.TypeAdminList, Query: in.Query, Offset: in.Offset, Limit: wire.DefPageLimit}
-		if in.Limit != "" {
+		c := wire.Command{Type: wire.TypeAdminList, Query: in.Query, Offset: in.Offset}
+		if in.Limit != "" { // omitted: the socket's default
 			n, err := strconv.Atoi(in.Limit)
-			if err != nil || n < 1 {
-				return nil, problem(wire.CodeBadRequest, "limit must be 1.."+strconv.Itoa(wire.MaxPageLimit))
+			if err != nil {
+				return nil, problem(wire.CodeBadRequest, "limit must be a whole number")
 			}
-			c.Limit = n
+			c.Limit = &n
 		}
 		// As an admin: the hub's list is an admin command on the socket.
 		p, err := run[hub.StatusPage](ctx, a, hub.Actor{User: callerOf(ctx).user, Admin: true}, c)

@@ -22,7 +22,7 @@ const Base = "/api/v1"
 
 // Hub runs commands for callers with no connection: *hub.Hub.
 type Hub interface {
-	Exec(ctx context.Context, actor hub.Actor, cmd hub.Command) (any, *hub.Error)
+	Exec(ctx context.Context, actor hub.Actor, cmd hub.Command) (hub.Result, *hub.Error)
 }
 
 // Config configures an API. The zero value of each field means its default.
