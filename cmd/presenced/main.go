@@ -21,6 +21,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -33,6 +34,7 @@ import (
 	"github.com/presenced/presenced/store/boltstore"
 	"github.com/presenced/presenced/store/redisstore"
 	"github.com/presenced/presenced/web"
+	"github.com/presenced/presenced/web/api"
 )
 
 // config is what the flags say.
@@ -42,6 +44,7 @@ type config struct {
 	data           string
 	redis          string
 	secret         string
+	apiKey         string
 	edition        string
 	limit          int
 	idleLimit      time.Duration
@@ -69,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the embedded store")
 	fs.StringVar(&cfg.redis, "redis", "", "Redis URL (redis://host:6379/0); when set, Redis is the store")
 	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; required unless -dev")
+	fs.StringVar(&cfg.apiKey, "api-key", "", "server API key for the HTTP API, 32+ characters: acts as an admin and for any user (empty: only users' tokens)")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit (1s or more)")
@@ -97,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-heartbeat must be 100ms or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
+	case cfg.apiKey != "" && utf8.RuneCountInString(cfg.apiKey) < api.MinKeyLen:
+		return cfg, fmt.Errorf("-api-key must be at least %d characters", api.MinKeyLen)
 	case cfg.secret == "" && !cfg.dev:
 		return cfg, errors.New("-jwt-secret (or PRESENCE_JWT_SECRET) is required unless -dev")
 	}
@@ -215,6 +221,12 @@ func run(args []string, stderr io.Writer) error {
 	if node != nil {
 		wcfg.Node = cfg.nodeName
 	}
+	httpAPI, err := api.New(api.Config{Hub: h, Verifier: web.NewTokenVerifier(secret, cfg.dev), APIKey: cfg.apiKey,
+		Log: log.With().Str("component", "api").Logger()})
+	if err != nil {
+		return err
+	}
+	wcfg.API = httpAPI
 	srv := web.New(wcfg)
 
 	ln, err := net.Listen("tcp", cfg.addr)

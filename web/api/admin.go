@@ -28,14 +28,14 @@ type StatusPage struct {
 // NewStatus is a custom status to create.
 type NewStatus struct {
 	Name      string `json:"name" doc:"1..64 characters, unique case-insensitively."`
-	Presence  string `json:"presence" enum:"online,away,busy,offline"`
+	Presence  string `json:"presence" doc:"online, away, busy or offline."`
 	DurationS *int   `json:"duration_s,omitempty" doc:"The status's default lifetime when a user picks it, 60..31622400 seconds; null: never ends."`
 }
 
 // StatusPatch changes a custom status; what it leaves out stays.
 type StatusPatch struct {
 	Name      *string `json:"name,omitempty" doc:"1..64 characters, unique case-insensitively."`
-	Presence  *string `json:"presence,omitempty" enum:"online,away,busy,offline"`
+	Presence  *string `json:"presence,omitempty" doc:"online, away, busy or offline."`
 	DurationS *int    `json:"duration_s,omitempty" doc:"The status's default lifetime, 60..31622400 seconds."`
 }
 

@@ -19,7 +19,7 @@ type Users struct {
 
 // StatusBody is what PUT /users/{id}/status sets.
 type StatusBody struct {
-	Status    string     `json:"status" enum:"online,away,busy,offline" doc:"The manual status; online means automatic."`
+	Status    string     `json:"status" doc:"The manual status: online (automatic), away, busy or offline."`
 	Text      *string    `json:"text,omitempty" doc:"The status text, 0..120 characters after trimming. Omitted: cleared."`
 	Until     *time.Time `json:"until,omitempty" doc:"When the status expires: in the future, at most 366 days ahead. Not with duration_s."`
 	DurationS *int       `json:"duration_s,omitempty" doc:"How long the status lasts, 60..31622400 seconds. Not with until."`
