@@ -47,7 +47,7 @@ type options struct {
 	api api.Config
 }
 
-func startNode(t *testing.T, opts options) *node {
+func startNode(t testing.TB, opts options) *node {
 	t.Helper()
 	st, err := boltstore.Open(t.TempDir(), boltstore.Options{})
 	if err != nil {
@@ -92,7 +92,7 @@ func startNode(t *testing.T, opts options) *node {
 	return &node{url: "http://" + ln.Addr().String(), hub: h, api: a, store: st}
 }
 
-func token(t *testing.T, user string, admin bool) string {
+func token(t testing.TB, user string, admin bool) string {
 	t.Helper()
 	tok, err := web.Mint(secret, user, "", admin, time.Hour)
 	if err != nil {
@@ -102,7 +102,7 @@ func token(t *testing.T, user string, admin bool) string {
 }
 
 // connect opens a socket signed in as user.
-func (n *node) connect(t *testing.T, user string, admin bool) *wstest.Client {
+func (n *node) connect(t testing.TB, user string, admin bool) *wstest.Client {
 	t.Helper()
 	return wstest.Connect(t, "ws"+strings.TrimPrefix(n.url, "http")+"/ws", token(t, user, admin), waitFor)
 }
