@@ -47,7 +47,9 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext *closing // close once the queue is written
+	closeNext *closing    // close once the queue is written
+	expires   time.Time   // when the token ends the session; zero: never
+	expiry    *time.Timer // aimed at expires
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -310,6 +312,10 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 		return
 	}
 	defer s.cfg.Hub.Disconnect(c.id)
+	c.mu.Lock()
+	c.setExpiry(c.ident.Expires)
+	c.mu.Unlock()
+	defer c.stopExpiry()
 
 	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
 	var refused int
@@ -358,6 +364,8 @@ func (c *conn) handle(data []byte) {
 		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
 	case wire.TypeHello:
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+	case wire.TypeRefresh:
+		c.refresh(cmd)
 	default:
 		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
 	}
