@@ -23,7 +23,11 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
-//go:embed static
+// static is the page. By pattern, not the whole folder: web/static is
+// also the presence-client npm package, whose node_modules must never end
+// up in the binary.
+//
+//go:embed static/*.html static/*.js static/*.css
 var static embed.FS
 
 // Config configures a Server. The zero value of each field means its default.
