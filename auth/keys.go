@@ -111,8 +111,7 @@ func (s *keySet) run(ctx context.Context) {
 	}
 }
 
-// refresh fetches the set once, waiting for a fetch already under way
-// instead of starting a second.
+// refresh fetches the set once, after any fetch already under way.
 func (s *keySet) refresh(ctx context.Context) error {
 	select {
 	case s.fetching <- struct{}{}:
@@ -120,6 +119,30 @@ func (s *keySet) refresh(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.fetching }()
+	return s.fetchAndStore(ctx)
+}
+
+// refetch fetches the set for an unknown kid, unless the fetch it waited
+// for brought the kid, or the last fetch is less than minFetch ago: a
+// flood of made-up kids costs the provider one request per minFetch.
+func (s *keySet) refetch(ctx context.Context, kid string) {
+	select {
+	case s.fetching <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-s.fetching }()
+	if _, ok := s.lookup(kid); ok || !s.mayRefetch() {
+		return
+	}
+	if err := s.fetchAndStore(ctx); err != nil {
+		s.warn.Warn().Err(err).Str("jwks_url", s.url).Msg("refetching the JWK Set for an unknown kid failed")
+	}
+}
+
+// fetchAndStore fetches the set and keeps its keys. The caller holds the
+// fetching slot.
+func (s *keySet) fetchAndStore(ctx context.Context) error {
 	s.mu.Lock()
 	s.lastFetch = s.now()
 	s.mu.Unlock()
@@ -237,9 +260,7 @@ func (s *keySet) key(ctx context.Context, t *jwt.Token) (any, error) {
 	}
 	k, ok := s.lookup(kid)
 	if !ok && s.mayRefetch() {
-		if err := s.refresh(ctx); err != nil {
-			s.log.Warn().Err(err).Str("jwks_url", s.url).Msg("refetching the JWK Set for an unknown kid failed")
-		}
+		s.refetch(ctx, kid)
 		k, ok = s.lookup(kid)
 	}
 	if !ok {
