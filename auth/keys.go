@@ -24,6 +24,10 @@ import (
 // maxJWKSBytes bounds the JWK Set document read from the provider.
 const maxJWKSBytes = 1 << 20
 
+// minRSABits is the smallest RSA key kept, the floor Go's crypto/rsa itself
+// enforces.
+const minRSABits = 1024
+
 // keyError is a refusal because of the keys, not the token's claims.
 type keyError struct{ msg string }
 
@@ -46,11 +50,11 @@ type keySet struct {
 
 	fetching chan struct{} // a one-slot semaphore: one fetch at a time
 
-	mu        sync.Mutex
-	keys      map[string]publicKey // by kid
-	loaded    bool                 // one fetch succeeded
-	lastErr   error                // of the last fetch, nil after a success
-	lastFetch time.Time            // start of the last fetch, by now()
+	mu          sync.Mutex
+	keys        map[string]publicKey // by kid
+	loaded      bool                 // one fetch succeeded
+	lastErr     error                // of the last fetch, nil after a success
+	lastRefetch time.Time            // start of the last fetch for an unknown kid, by now()
 }
 
 // publicKey is one verification key and the algorithm its JWK names, if any.
@@ -135,6 +139,9 @@ func (s *keySet) refetch(ctx context.Context, kid string) {
 	if _, ok := s.lookup(kid); ok || !s.mayRefetch() {
 		return
 	}
+	s.mu.Lock()
+	s.lastRefetch = s.now()
+	s.mu.Unlock()
 	if err := s.fetchAndStore(ctx); err != nil {
 		s.warn.Warn().Err(err).Str("jwks_url", s.url).Msg("refetching the JWK Set for an unknown kid failed")
 	}
@@ -143,9 +150,6 @@ func (s *keySet) refetch(ctx context.Context, kid string) {
 // fetchAndStore fetches the set and keeps its keys. The caller holds the
 // fetching slot.
 func (s *keySet) fetchAndStore(ctx context.Context) error {
-	s.mu.Lock()
-	s.lastFetch = s.now()
-	s.mu.Unlock()
 	keys, err := s.fetch(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -226,8 +230,8 @@ func parseKey(m jwkset.JWKMarshal) (publicKey, error) {
 	k := publicKey{kid: m.KID, alg: m.ALG.String(), key: jwk.Key()}
 	switch key := k.key.(type) {
 	case *rsa.PublicKey:
-		if key.N.BitLen() < 2048 {
-			return publicKey{}, fmt.Errorf("RSA key of %d bits, fewer than 2048", key.N.BitLen())
+		if key.N.BitLen() < minRSABits {
+			return publicKey{}, fmt.Errorf("RSA key of %d bits, fewer than %d", key.N.BitLen(), minRSABits)
 		}
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
@@ -299,11 +303,13 @@ func (s *keySet) snapshot() []publicKey {
 	return out
 }
 
-// mayRefetch reports whether the last fetch is at least minFetch ago.
+// mayRefetch reports whether the last fetch for an unknown kid is at least
+// minFetch ago. The periodic fetches do not count: a key rotated in just
+// after one is still picked up at once.
 func (s *keySet) mayRefetch() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lastFetch.IsZero() || s.now().Sub(s.lastFetch) >= s.minFetch
+	return s.lastRefetch.IsZero() || s.now().Sub(s.lastRefetch) >= s.minFetch
 }
 
 // fits says why k cannot verify a token signed with alg, or nil: the JWK's
