@@ -66,10 +66,7 @@ func (c *conn) refresh(cmd wire.Command) {
 	c.mu.Lock()
 	c.setExpiry(ident.Expires)
 	c.mu.Unlock()
-	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true}
-	if !ident.Expires.IsZero() {
-		r.Expires = &ident.Expires
-	}
+	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true, Expires: optTime(ident.Expires)}
 	c.enqueue(outgoing{raw: wire.Encode(r)})
 }
 

@@ -166,6 +166,12 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The identity provider's keys load in the background: the hub starts
+	// even while they cannot, and /readyz says why.
+	authCtx, stopAuth := context.WithCancel(context.Background())
+	authDone := make(chan struct{})
+	go func() { verifier.Run(authCtx); close(authDone) }()
+	defer func() { stopAuth(); <-authDone }()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -272,12 +278,6 @@ func run(args []string, stderr io.Writer) error {
 	ev.Msg("presenced listening: open " + url + " in a browser")
 
 	var wg sync.WaitGroup
-	// The identity provider's keys load in the background: the hub starts
-	// even while they cannot, and /readyz says why.
-	authCtx, stopAuth := context.WithCancel(context.Background())
-	authDone := make(chan struct{})
-	go func() { verifier.Run(authCtx); close(authDone) }()
-	defer func() { stopAuth(); <-authDone }()
 	if admin != nil {
 		as := &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() { as.Serve(admin) })
