@@ -26,6 +26,7 @@ const MAX_USERS_PER_COMMAND = 1000;
 const REFRESH_MARGIN_MIN_MS = 1000;
 const REFRESH_MARGIN_MAX_MS = 60000;
 const MAX_AUTH_FAILURES = 3;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // longer setTimeout delays fire at once
 const INPUT_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel'];
 
 /**
@@ -139,6 +140,7 @@ export class PresenceClient {
   // timer that refreshes a little before exp.
   #token = '';
   #refusedToken = '';
+  #refusedReason = '';
   #authFailures = 0;
   #refreshTimer = null;
 
@@ -286,7 +288,7 @@ export class PresenceClient {
     // After a 4001, only a new, unexpired token is worth a connection:
     // the refused one would be refused again, forever.
     if (this.#refusedToken && (token === this.#refusedToken || tokenExpired(token))) {
-      this.#giveUp('getToken() gave no new token after the server refused one');
+      this.#giveUp(this.#refusedReason || 'the token was refused');
       return;
     }
     this.#token = token;
@@ -337,6 +339,7 @@ export class PresenceClient {
       // Refused or expired: reconnect only with a new token, and not after
       // several refusals in a row.
       this.#refusedToken = this.#token;
+      this.#refusedReason = reason;
       if (!this.#opts.getToken || ++this.#authFailures >= MAX_AUTH_FAILURES) this.#stopped = true;
     }
     if (!this.#stopped) reconnectInMs = this.#scheduleReconnect();
@@ -499,10 +502,11 @@ export class PresenceClient {
     }
     this.#refreshTimer = setTimeout(() => {
       this.refresh().catch((err) => {
-        this.#emit('error', err instanceof PresenceError ? err : new PresenceError('unauthorized', err.message));
-        if (this.#ready) this.#scheduleRefresh(true);
+        if (!this.#ready) return; // closed meanwhile: the reconnect gets a token anyway
+        this.#emit('error', err instanceof PresenceError ? err : new PresenceError('unauthorized', `getToken() failed: ${err.message}`));
+        this.#scheduleRefresh(true);
       });
-    }, wait);
+    }, Math.min(wait, MAX_TIMEOUT_MS));
   }
 
   /**
