@@ -176,9 +176,15 @@ func TestIdentityProvider(t *testing.T) {
 	go func() { v.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	<-served
-	deadline := time.Now().Add(waitFor)
-	for v.Ready() != nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // the keys are stored right after the answer read
+	// The keys are stored right after the answer is read.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for timeout := time.After(waitFor); v.Ready() != nil; {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			t.Fatalf("not ready after the JWK Set was served: %v", v.Ready())
+		}
 	}
 	if code, body := httpGet(t, n.url+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after the keys: %d %q", code, body)
