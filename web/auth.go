@@ -114,3 +114,8 @@ func (c *conn) stopExpiry() {
 		c.expiry.Stop()
 	}
 }
+
+// Verifier returns the token verifier of hello and refresh (Config.Verifier,
+// or the HS256 default), for other handlers on the same listener, such as
+// the HTTP API, to check their bearer tokens the same way.
+func (s *Server) Verifier() *auth.Verifier { return s.verifier }
