@@ -35,6 +35,11 @@ func newVerifier(cfg Config) *auth.Verifier {
 	return v
 }
 
+// Verifier returns the token verifier of hello and refresh (Config.Verifier,
+// or the HS256 default), for other handlers on the same listener, such as
+// the HTTP API, to check their bearer tokens the same way.
+func (s *Server) Verifier() *auth.Verifier { return s.verifier }
+
 // verify checks a token of hello or refresh.
 func (s *Server) verify(ctx context.Context, token string) (identity, error) {
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
@@ -86,6 +91,15 @@ func (c *conn) setExpiry(exp time.Time) {
 	}
 }
 
+// stopExpiry stops the expiry timer when the connection ends.
+func (c *conn) stopExpiry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+}
+
 // expire closes the connection with 4001 when its token has expired. A
 // timer that fires for an exp a refresh has since moved is aimed again.
 func (c *conn) expire() {
@@ -106,16 +120,3 @@ func (c *conn) expire() {
 func Mint(secret []byte, user, name string, admin bool, ttl time.Duration) (string, error) {
 	return auth.Mint(secret, user, name, admin, ttl)
 }
-
-func (c *conn) stopExpiry() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
-}
-
-// Verifier returns the token verifier of hello and refresh (Config.Verifier,
-// or the HS256 default), for other handlers on the same listener, such as
-// the HTTP API, to check their bearer tokens the same way.
-func (s *Server) Verifier() *auth.Verifier { return s.verifier }
