@@ -617,3 +617,34 @@ func FuzzClaims(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVerify: the cost of one hello's token check per algorithm.
+func BenchmarkVerify(b *testing.B) {
+	secret := []byte("bench-secret")
+	keys := []signer{
+		newSigner(b, "rs", jwt.SigningMethodRS256), newSigner(b, "es", jwt.SigningMethodES256),
+		newSigner(b, "ed", jwt.SigningMethodEdDSA),
+	}
+	v, err := New(Config{Secret: secret, JWKSURL: "http://127.0.0.1:1/unused"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v.keys.keys, v.keys.loaded = map[string]publicKey{}, true
+	for _, k := range keys {
+		v.keys.keys[k.kid] = publicKey{kid: k.kid, key: k.key.Public()}
+	}
+	now := time.Now()
+	tokens := map[string]string{"HS256": hs256(b, secret, claims(now, "alice"))}
+	for _, k := range keys {
+		tokens[k.method.Alg()] = k.sign(b, claims(now, "alice"))
+	}
+	for alg, tok := range tokens {
+		b.Run(alg, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
