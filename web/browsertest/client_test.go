@@ -78,11 +78,11 @@ func evalAwait[T any](p *tab, expr string) T {
 	return v
 }
 
-// A client whose tokens live 3 s keeps one socket open across several of
-// them: it refreshes a little before each exp, the hub answers result, and
-// nothing closes.
+// A client whose tokens live 4 s keeps one socket open across several of
+// them: it refreshes a little before each exp (1.5 s, to leave a loaded
+// machine time), the hub answers result, and nothing closes.
 func TestClientRefreshesBeforeExp(t *testing.T) {
-	_, p := clientPage(t, 3, `{}`)
+	_, p := clientPage(t, 4, `{refreshMarginMs: 1500}`)
 	evalAwait[bool](p, `h.client.connect().then(() => true)`)
 	until[bool](p, `h.refreshes >= 2`) // two token lifetimes
 	if got := eval[string](p, `JSON.stringify({s: h.sockets, c: h.closes, e: h.errors})`); got != `{"s":1,"c":[],"e":[]}` {
