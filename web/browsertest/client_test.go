@@ -88,6 +88,15 @@ func TestClientRefreshesBeforeExp(t *testing.T) {
 	if got := eval[string](p, `JSON.stringify({s: h.sockets, c: h.closes, e: h.errors})`); got != `{"s":1,"c":[],"e":[]}` {
 		t.Errorf("after two refreshes: %s, want one socket, no close, no error", got)
 	}
+
+	// The default margin, a fifth of a 6 s lifetime: refreshed at 4.8 s
+	// of it, before the hub would close.
+	_, p = clientPage(t, 6, `{}`)
+	evalAwait[bool](p, `h.client.connect().then(() => true)`)
+	until[bool](p, `h.refreshes >= 1`)
+	if got := eval[string](p, `JSON.stringify({s: h.sockets, c: h.closes})`); got != `{"s":1,"c":[]}` {
+		t.Errorf("after a refresh at the default margin: %s", got)
+	}
 }
 
 // When the hub closes at exp with 4001 (here the client is told to refresh
