@@ -175,10 +175,6 @@ func explain(err error) error {
 		}
 		return fmt.Errorf("the token cannot be verified: %w", errors.Unwrap(err))
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		var ke *keyError
-		if errors.As(err, &ke) {
-			return ke
-		}
 		if strings.Contains(err.Error(), "signing method") {
 			return errors.New("the token's alg is not accepted here")
 		}
