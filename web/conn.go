@@ -36,6 +36,8 @@ type conn struct {
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
 	closeNext closeReason // close once the queue is written; 0: none
+	expires   time.Time   // when the token ends the session; zero: never
+	expiry    *time.Timer // aimed at expires
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -292,6 +294,10 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		return
 	}
 	defer s.cfg.Hub.Disconnect(c.id)
+	c.mu.Lock()
+	c.setExpiry(c.ident.Expires)
+	c.mu.Unlock()
+	defer c.stopExpiry()
 
 	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
 	var refused int
@@ -339,6 +345,8 @@ func (c *conn) handle(data []byte) {
 		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
 	case wire.TypeHello:
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+	case wire.TypeRefresh:
+		c.refresh(cmd)
 	default:
 		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
 	}
