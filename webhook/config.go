@@ -121,7 +121,7 @@ func (c *Config) Validate() error {
 	case u.User != nil:
 		return errors.New("-webhook-url must not carry a user or password: the signature authenticates the sender")
 	}
-	if _, err := parseKey(c.Secret); err != nil {
+	if _, err := Key(c.Secret); err != nil {
 		return err
 	}
 	switch {
@@ -133,9 +133,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// parseKey is the HMAC key of secret: the base64-decoded rest of a whsec_
-// secret, else the secret's UTF-8 bytes.
-func parseKey(secret string) ([]byte, error) {
+// Key is the HMAC key of secret: the base64-decoded rest of a whsec_
+// secret, else the secret's UTF-8 bytes. A receiver verifies with it.
+func Key(secret string) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(secret, secretPrefix); ok {
 		key, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil {

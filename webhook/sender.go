@@ -72,7 +72,7 @@ func New(cfg Config) (*Sender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key, _ := parseKey(cfg.Secret) // Validate checked it
+	key, _ := Key(cfg.Secret) // Validate checked it
 	cfg = cfg.withDefaults()
 	var r [8]byte
 	rand.Read(r[:])
