@@ -5,11 +5,12 @@ import "time"
 // Clock is the sender's source of time.
 type Clock interface {
 	Now() time.Time
-	// NewTimer returns a timer that fires once, d from now.
-	NewTimer(d time.Duration) Timer
+	// NewTimer returns a stopped timer: Reset arms it.
+	NewTimer() Timer
 }
 
-// Timer is a time.Timer behind an interface, so tests can fake it.
+// Timer is a time.Timer behind an interface, so tests can fake it. It
+// fires once per Reset.
 type Timer interface {
 	C() <-chan time.Time
 	// Reset aims the timer at d from now, dropping any pending tick.
@@ -23,7 +24,11 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+func (realClock) NewTimer() Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return realTimer{t}
+}
 
 // realTimer relies on Go 1.23 timers: Reset and Stop drop a pending tick.
 type realTimer struct{ t *time.Timer }

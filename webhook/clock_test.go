@@ -28,11 +28,7 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) NewTimer(d time.Duration) webhook.Timer {
-	t := &fakeTimer{c: c, ch: make(chan time.Time, 1)}
-	t.Reset(d)
-	return t
-}
+func (c *fakeClock) NewTimer() webhook.Timer { return &fakeTimer{c: c, ch: make(chan time.Time, 1)} }
 
 // Advance moves the time by d and fires the timers that are due.
 func (c *fakeClock) Advance(d time.Duration) {

@@ -43,7 +43,9 @@ type Sender struct {
 	// heldUntil is when this node's lease ends, in unix nanoseconds; with
 	// no Lease it is not read.
 	heldUntil atomic.Int64
-	wake      chan struct{} // the queue got its first or its Batch-th event
+	// wake says the queue got its first or its Batch-th event; sent and
+	// drained under mu, so a wake is never stale.
+	wake chan struct{}
 
 	mu             sync.Mutex
 	q              *queue
@@ -145,14 +147,14 @@ func (s *Sender) enqueueLocked(e event) {
 			logDrops, s.dropsUnlogged, s.dropLogged = s.dropsUnlogged, 0, now
 		}
 	}
-	n := s.q.n
-	s.mu.Unlock()
-	if n == 1 || n == s.cfg.Batch {
+	if n := s.q.n; n == 1 || n == s.cfg.Batch {
+		// Under the lock, so that next can drop a wake it has seen.
 		select {
 		case s.wake <- struct{}{}:
 		default:
 		}
 	}
+	s.mu.Unlock()
 	if logDrops > 0 {
 		s.log.Error().Int("dropped", logDrops).Int("queue", s.cfg.Queue).
 			Msg("webhook queue full: dropping the oldest events (logged at most once a minute)")
@@ -203,7 +205,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		case <-sendCtx.Done():
 			return
 		}
-		t := s.clock.NewTimer(s.cfg.FlushTimeout)
+		t := s.clock.NewTimer()
+		t.Reset(s.cfg.FlushTimeout)
 		defer t.Stop()
 		select {
 		case <-t.C():
@@ -213,8 +216,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	})
 
 	s.log.Info().Str("url", s.cfg.URL).Dur("interval", s.cfg.Interval).Int("queue", s.cfg.Queue).Msg("webhooks on")
-	timer := s.clock.NewTimer(time.Hour)
-	timer.Stop()
+	timer := s.clock.NewTimer()
 	for {
 		b, ok := s.next(ctx, sendCtx, timer)
 		if !ok {
@@ -262,6 +264,10 @@ func (s *Sender) next(ctx, sendCtx context.Context, timer Timer) (*batch, bool) 
 			s.m.dropped.WithLabelValues(resultLeaseLost).Add(float64(lost))
 			s.log.Warn().Int("dropped", lost).Msg("webhook lease lost: another node sends; dropping this node's queue")
 			continue
+		}
+		select {
+		case <-s.wake: // what it says is seen below
+		default:
 		}
 		n := s.q.n
 		var wait time.Duration
@@ -411,8 +417,7 @@ func (s *Sender) post(ctx context.Context, b *batch) error {
 // holdLease takes and renews the lease every LeaseTTL/3 until ctx ends.
 func (s *Sender) holdLease(ctx context.Context) {
 	every := s.cfg.LeaseTTL / 3
-	timer := s.clock.NewTimer(every)
-	timer.Stop()
+	timer := s.clock.NewTimer()
 	defer timer.Stop()
 	var held, failing bool
 	for {
