@@ -167,7 +167,7 @@ func (n *node) wait(t *testing.T) {
 func TestClusterSendsOnce(t *testing.T) {
 	rdb, prefix := testRedis(t)
 	r := newReceiver(t, nil)
-	const ttl = 600 * time.Millisecond
+	const ttl = 1500 * time.Millisecond
 	nodes := []*node{
 		startNode(t, rdb, prefix, "n1", r.srv.URL, ttl),
 		startNode(t, rdb, prefix, "n2", r.srv.URL, ttl),
