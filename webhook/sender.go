@@ -55,6 +55,7 @@ type Sender struct {
 	inflightOldest time.Time // queued time of its oldest event
 	dropsUnlogged  int       // queue_full drops not yet logged
 	dropLogged     time.Time // when a queue_full drop was last logged
+	stopped        bool      // Run is over: changes are no longer queued
 
 	// Owned by the Run goroutine.
 	events  []event
@@ -112,28 +113,24 @@ func New(cfg Config) (*Sender, error) {
 // PresenceChanged queues a change of one user's status. Every node of a
 // cluster numbers every change, so the user's seq goes on from the same
 // count on whichever node sends.
-func (s *Sender) PresenceChanged(c PresenceChange) {
-	s.mu.Lock()
-	s.seqs[c.User]++
-	s.enqueueLocked(event{seq: s.seqs[c.User], p: c})
-}
+func (s *Sender) PresenceChanged(c PresenceChange) { s.enqueue(event{p: c}) }
 
 // ServiceChanged queues the service turning on or off.
-func (s *Sender) ServiceChanged(c ServiceChange) {
-	s.mu.Lock()
-	s.enqueueLocked(event{other: c})
-}
+func (s *Sender) ServiceChanged(c ServiceChange) { s.enqueue(event{other: c}) }
 
 // StatusesChanged queues a change to the custom status catalog.
-func (s *Sender) StatusesChanged(c StatusesChange) {
-	s.mu.Lock()
-	s.enqueueLocked(event{other: c})
-}
+func (s *Sender) StatusesChanged(c StatusesChange) { s.enqueue(event{other: c}) }
 
-// enqueueLocked queues e, unless another node sends, and unlocks s.mu.
-func (s *Sender) enqueueLocked(e event) {
+// enqueue numbers e and queues it, unless another node sends or Run is
+// over.
+func (s *Sender) enqueue(e event) {
 	now := s.clock.Now()
-	if !s.holds(now) {
+	s.mu.Lock()
+	if e.other == nil {
+		e.seq = s.seqs[e.p.User] + 1
+		s.seqs[e.p.User] = e.seq
+	}
+	if !s.holds(now) || s.stopped {
 		s.mu.Unlock()
 		return
 	}
@@ -227,6 +224,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	s.mu.Lock()
 	left := s.q.n
 	s.q.take(nil, left)
+	s.stopped = true
 	s.mu.Unlock()
 	if left > 0 {
 		s.m.dropped.WithLabelValues(resultShutdown).Add(float64(left))
@@ -252,10 +250,6 @@ func (s *Sender) Run(ctx context.Context) error {
 // reports false when there is nothing more to send.
 func (s *Sender) next(ctx, sendCtx context.Context, timer Timer) (*batch, bool) {
 	for {
-		if sendCtx.Err() != nil {
-			return nil, false
-		}
-		flushing := ctx.Err() != nil
 		now := s.clock.Now()
 		s.mu.Lock()
 		if lost := s.q.n; lost > 0 && !s.holds(now) {
@@ -265,6 +259,11 @@ func (s *Sender) next(ctx, sendCtx context.Context, timer Timer) (*batch, bool) 
 			s.log.Warn().Int("dropped", lost).Msg("webhook lease lost: another node sends; dropping this node's queue")
 			continue
 		}
+		if sendCtx.Err() != nil {
+			s.mu.Unlock()
+			return nil, false
+		}
+		flushing := ctx.Err() != nil
 		select {
 		case <-s.wake: // what it says is seen below
 		default:

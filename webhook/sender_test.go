@@ -417,6 +417,10 @@ func TestFlushOnShutdown(t *testing.T) {
 		if got := h.metric(t, "presence_webhook_events_delivered_total", ""); got != 3 {
 			t.Fatalf("delivered %v, want 3", got)
 		}
+		h.s.PresenceChanged(change("dave", "online"))
+		if got := h.metric(t, "presence_webhook_queue_events", ""); got != 0 {
+			t.Fatalf("a change after Run is queued (%v) for nobody to send", got)
+		}
 	})
 	t.Run("given up", func(t *testing.T) {
 		r := newReceiver(t, func(int) int { return 500 })
