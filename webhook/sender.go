@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,9 @@ type Sender struct {
 	// idPrefix starts every event id and msgPrefix every webhook-id: random
 	// per process, so ids never repeat across restarts and nodes.
 	idPrefix, msgPrefix string
+	// endpoint is the URL without its query, which may hold a token: for
+	// logs.
+	endpoint string
 
 	started atomic.Bool
 	// heldUntil is when this node's lease ends, in unix nanoseconds; with
@@ -97,6 +101,9 @@ func New(cfg Config) (*Sender, error) {
 		q:         newQueue(cfg.Queue),
 		seqs:      map[string]uint64{},
 	}
+	u, _ := url.Parse(cfg.URL) // Validate parsed it
+	u.RawQuery, u.Fragment = "", ""
+	s.endpoint = u.String()
 	s.m = newMetrics(s)
 	s.dropOld = s.m.dropped.WithLabelValues(dropQueueFull).Inc
 	if cfg.Lease == nil {
@@ -212,7 +219,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 	})
 
-	s.log.Info().Str("url", s.cfg.URL).Dur("interval", s.cfg.Interval).Int("queue", s.cfg.Queue).Msg("webhooks on")
+	s.log.Info().Str("url", s.endpoint).Dur("interval", s.cfg.Interval).Int("queue", s.cfg.Queue).Msg("webhooks on")
 	timer := s.clock.NewTimer()
 	for {
 		b, ok := s.next(ctx, sendCtx, timer)
@@ -351,9 +358,13 @@ func (s *Sender) deliver(ctx, sendCtx context.Context, b *batch, timer Timer) {
 // backoff is the wait after the attempt-th failed attempt: full jitter,
 // uniform between MinBackoff and MinBackoff<<attempt capped at MaxBackoff.
 func (s *Sender) backoff(attempt int) time.Duration {
-	ceiling := s.cfg.MaxBackoff
-	if attempt < 32 {
-		ceiling = min(ceiling, s.cfg.MinBackoff<<attempt)
+	ceiling := s.cfg.MinBackoff
+	for range attempt {
+		if ceiling >= s.cfg.MaxBackoff/2 {
+			ceiling = s.cfg.MaxBackoff
+			break
+		}
+		ceiling *= 2
 	}
 	return s.cfg.MinBackoff + time.Duration(s.cfg.Rand()*float64(ceiling-s.cfg.MinBackoff))
 }
@@ -399,7 +410,11 @@ func (s *Sender) post(ctx context.Context, b *batch) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			outcome = attemptTimeout
 		}
-		return err // *url.Error says POST, the URL and why
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL may carry a token in its query
+		}
+		return fmt.Errorf("POST %s: %w", s.endpoint, err)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
