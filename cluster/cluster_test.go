@@ -246,3 +246,39 @@ func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// After an admin on one node resets the peak, connections on another node
+// raise it again, even under the peak that node saw before the reset.
+func TestPeakAfterResetCountsEveryNode(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r), startNode(t, r)
+	admin1, admin2 := n1.connect(t, "root1", true), n2.connect(t, "root2", true)
+	admin1.OK(map[string]any{"type": "subscribe", "users": []string{"a", "b", "c"}})
+	open := func(users ...string) []*wstest.Client {
+		var cs []*wstest.Client
+		for _, u := range users {
+			cs = append(cs, n2.connect(t, u, false))
+			admin1.Sees(u, "online")
+		}
+		return cs
+	}
+	closeAll := func(cs []*wstest.Client) {
+		for _, c := range cs {
+			c.WS.Close(websocket.StatusNormalClosure, "")
+			admin1.Sees(c.Welcome.User.ID, "offline")
+		}
+	}
+	closeAll(open("a", "b", "c")) // node 2 saw 5
+	if st := admin1.OK(map[string]any{"type": "admin.stats", "reset_peak": true}); st.Peak != 2 {
+		t.Fatalf("peak after reset = %d, want 2", st.Peak)
+	}
+	cs := open("a", "b") // 4, under node 2's old 5
+	// Two admin jobs in a row on node 2: the second runs after the writer
+	// round that recorded the peak.
+	admin2.OK(map[string]any{"type": "admin.stats"})
+	admin2.OK(map[string]any{"type": "admin.stats"})
+	closeAll(cs)
+	if st := admin1.OK(map[string]any{"type": "admin.stats"}); st.Peak != 4 || st.Connections != 2 {
+		t.Errorf("admin.stats = connections %d, peak %d; want 2 and 4", st.Connections, st.Peak)
+	}
+}
