@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
 )
@@ -62,12 +63,7 @@ type redisServer struct {
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed: CI must install it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed; apt-get install redis-server to run the cluster tests")
-	}
+	testenv.Binary(t, "redis-server", "redis-server")
 	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
 	r.start()
 	t.Cleanup(r.stop)
