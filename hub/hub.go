@@ -43,6 +43,10 @@ type Config struct {
 	// IdleLimit is the workspace's default idle limit, until an admin sets
 	// another. Default: 5 minutes.
 	IdleLimit time.Duration
+	// IdleLimitExplicit says IdleLimit was asked for (a flag), so it wins
+	// over the limit an admin saved, until an admin sets one again.
+	// Default: false, the saved limit wins.
+	IdleLimitExplicit bool
 	// MaxConnsPerUser caps one user's concurrent connections (tabs and
 	// devices), so one token cannot exhaust a node. Default: 250, above
 	// the free edition's workspace limit, so that it is the workspace
@@ -218,6 +222,7 @@ func (h *Hub) load(ctx context.Context) error {
 	if h.settings, err = st.Settings(ctx); err != nil {
 		return fmt.Errorf("hub: load settings: %w", err)
 	}
+	h.pickIdleLimit()
 	return nil
 }
 
@@ -337,8 +342,5 @@ func (h *Hub) idleLimit(u *user) time.Duration {
 	if u.rec.IdleLimit > 0 {
 		return u.rec.IdleLimit
 	}
-	if h.settings.IdleLimit > 0 {
-		return h.settings.IdleLimit
-	}
-	return h.cfg.IdleLimit
+	return h.workspaceIdleLimit()
 }
