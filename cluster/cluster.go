@@ -54,6 +54,7 @@ type Node struct {
 	dirty   bool // a publish failed: the others must resync from us
 	seq     uint64
 	lastSeq map[string]uint64 // by node: the last sequence number applied
+	counts  counts            // for metrics
 }
 
 // New returns a node for cfg.
@@ -254,6 +255,7 @@ func (n *Node) flush(ctx context.Context) error {
 		n.mu.Unlock()
 		return err
 	}
+	n.counts.published.Add(1)
 	return nil
 }
 
@@ -458,6 +460,7 @@ func (n *Node) handle(ctx context.Context, payload string) {
 	if m.Node == n.cfg.ID {
 		return
 	}
+	n.counts.received.Add(1)
 	switch m.Kind {
 	case "gone":
 		n.mu.Lock()
@@ -527,6 +530,7 @@ func decodeUser(r userRecord) store.User {
 // resyncAll reloads the durable state from the store and every other
 // node's connections from its hash.
 func (n *Node) resyncAll(ctx context.Context) error {
+	n.counts.resyncs.Add(1)
 	st := n.cfg.Store
 	var rs hub.Resync
 	var err error

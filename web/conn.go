@@ -48,6 +48,9 @@ type conn struct {
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
 	closeNext *closing // close once the queue is written
+	slots     []*slot  // frames waiting for their replies, in order (order.go)
+	nextSeq   uint64   // the next frame's slot
+	welcomed  bool     // the hub has answered the hello
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -79,10 +82,16 @@ type outgoing struct {
 // Send queues m behind earlier messages. When the service goes off,
 // presence changes not yet written are dropped: none may follow the event.
 func (c *conn) Send(m hub.Message) {
-	if sc, ok := m.(*hub.ServiceChanged); ok && !sc.Service.Enabled {
-		c.mu.Lock()
-		c.pending, c.order = nil, nil
-		c.mu.Unlock()
+	switch m := m.(type) {
+	case *hub.ServiceChanged:
+		if !m.Service.Enabled {
+			c.mu.Lock()
+			c.pending, c.order = nil, nil
+			c.mu.Unlock()
+		}
+	case *hub.Reply, *hub.Welcome:
+		c.hubReply(m) // in the order of the frames they answer
+		return
 	}
 	c.enqueue(outgoing{m: m})
 }
@@ -245,7 +254,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 		return
 	}
 	c.closed = true
-	c.queue, c.order, c.pending = nil, nil, nil
+	c.queue, c.order, c.pending, c.slots = nil, nil, nil, nil
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
@@ -300,6 +309,9 @@ func (c *conn) beat() {
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string, count int) {
 	s := c.srv
+	c.mu.Lock()
+	c.open(helloID, wire.TypeHello, time.Now()) // helloSeq
+	c.mu.Unlock()
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
@@ -334,37 +346,52 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 				return
 			}
 			cmd, _ := wire.Decode(data)
-			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
+			c.mu.Lock()
+			seq, ok := c.open(cmd.ID, "", now)
+			c.mu.Unlock()
+			if ok {
+				c.replyError(seq, wire.CodeRateLimited, "too many commands: slow down")
+			}
 			continue
 		}
-		c.handle(data)
+		c.handle(data, now)
 	}
 }
 
-// handle runs one client frame.
-func (c *conn) handle(data []byte) {
+// handle runs one client frame, read at began.
+func (c *conn) handle(data []byte, began time.Time) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
+	typ := cmd.Type
+	if err != nil {
+		typ = "invalid"
+	}
+	s.metrics.commands.WithLabelValues(typ).Inc()
+	c.mu.Lock()
+	seq, ok := c.open(cmd.ID, typ, began)
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
 	if err != nil {
 		var we *wire.Error
 		errors.As(err, &we)
-		s.metrics.commands.WithLabelValues("invalid").Inc()
-		c.replyError(cmd.ID, we.Code, we.Message)
+		c.replyError(seq, we.Code, we.Message)
 		return
 	}
-	s.metrics.commands.WithLabelValues(cmd.Type).Inc()
 	switch cmd.Type {
 	case wire.TypePing:
-		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
+		c.reply(seq, nil, wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID}))
 	case wire.TypeHello:
-		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+		c.replyError(seq, wire.CodeBadRequest, "already signed in: hello is the first frame only")
 	default:
-		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
+		s.cfg.Hub.Do(c.id, slotID(seq), command(cmd))
 	}
 }
 
-func (c *conn) replyError(id, code, msg string) {
-	c.Send(&hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}})
+// replyError answers the frame of slot seq with an error.
+func (c *conn) replyError(seq uint64, code, msg string) {
+	c.reply(seq, &hub.Reply{Err: &hub.Error{Code: code, Message: msg}}, nil)
 }
 
 // readEnded counts why the read loop ended.

@@ -72,6 +72,12 @@ type Config struct {
 	// stays under its open-file limit; upgrades past it get HTTP 503.
 	// Default: no cap.
 	MaxConns int
+	// Metrics are the server's metrics, made beforehand to observe the
+	// store too (NewMetrics, store.Observe). Default: new ones.
+	Metrics *Metrics
+	// Cluster counts the backplane's messages and resyncs, for metrics.
+	// Default: none, no cluster metrics.
+	Cluster ClusterCounts
 }
 
 // Counter counts connections across nodes.
@@ -85,7 +91,7 @@ type Server struct {
 	cfg      Config
 	log      zerolog.Logger
 	verifier verifier
-	metrics  *metrics
+	metrics  *Metrics
 
 	open  atomic.Int64 // open WebSocket connections
 	mu    sync.Mutex
@@ -122,11 +128,15 @@ func New(cfg Config) *Server {
 	if cfg.AbuseRefusals <= 0 {
 		cfg.AbuseRefusals = 100
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	cfg.Metrics.register(cfg.Hub, cfg.Node, cfg.Cluster)
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
-		metrics:  newMetrics(cfg.Hub, cfg.Node),
+		metrics:  cfg.Metrics,
 		conns:    make(map[*conn]struct{}),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
@@ -146,7 +156,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Dev {
 		mux.HandleFunc("GET /dev/token", s.serveDevToken)
 	}
-	return mux
+	return s.metrics.instrument(mux)
 }
 
 // AdminHandler serves /metrics and net/http/pprof, for the admin listener.

@@ -219,6 +219,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	metrics := web.NewMetrics()
+	observed := store.Observe(st, metrics)
 	kind := "bolt"
 	if rdb != nil {
 		kind = "redis"
@@ -226,7 +228,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	maxConns := connCapacity(log)
 	hcfg := hub.Config{
-		Store:     st,
+		Store:     observed,
 		Log:       log.With().Str("component", "hub").Logger(),
 		Edition:   hub.Edition(cfg.edition),
 		Limit:     cfg.limit,
@@ -262,9 +264,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		AllowedOrigins: origins,
 		Heartbeat:      cfg.heartbeat,
 		MaxConns:       maxConns,
+		Metrics:        metrics,
 	}
 	if node != nil {
 		wcfg.Counter = node
+		wcfg.Cluster = node
 		wcfg.Node = cfg.nodeName
 	}
 	srv := web.New(wcfg)
