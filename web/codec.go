@@ -66,13 +66,7 @@ func optString(s string) *string {
 	return &s
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC().Truncate(time.Millisecond)
-	return &t
-}
+func optTime(t time.Time) *wire.Time { return wire.NewTime(t) }
 
 func entry(e hub.Entry) wire.Entry {
 	if e.Disabled {
@@ -236,18 +230,18 @@ func appendEntries(b []byte, es []hub.Entry) []byte {
 		}
 		e := &es[i]
 		w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
-		var since, seen time.Time
+		var since, seen wire.Time
 		if !e.Disabled {
 			w.Status, w.Text = e.Status.String(), e.Text
 			if e.Custom != "" {
 				w.Custom = &e.Custom
 			}
 			if !e.Since.IsZero() {
-				since = e.Since.UTC().Truncate(time.Millisecond)
+				since.Time = e.Since
 				w.Since = &since
 			}
 			if !e.LastSeen.IsZero() {
-				seen = e.LastSeen.UTC().Truncate(time.Millisecond)
+				seen.Time = e.LastSeen
 				w.LastSeen = &seen
 			}
 		}

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"encoding/json"
-	"time"
 )
 
 // Frame types, server to client.
@@ -54,12 +53,12 @@ type CustomStatus struct {
 
 // Entry is one user's presence, in presence events and snapshots.
 type Entry struct {
-	ID       string     `json:"id"`
-	Status   string     `json:"status"`
-	Text     string     `json:"text"`
-	Custom   *string    `json:"custom"`
-	Since    *time.Time `json:"since"`
-	LastSeen *time.Time `json:"last_seen"`
+	ID       string  `json:"id"`
+	Status   string  `json:"status"`
+	Text     string  `json:"text"`
+	Custom   *string `json:"custom"`
+	Since    *Time   `json:"since"`
+	LastSeen *Time   `json:"last_seen"`
 }
 
 // Welcome answers a good hello.
@@ -120,12 +119,12 @@ type Settings struct {
 
 // Stats is the body of the admin.stats result.
 type Stats struct {
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 }
 
 // Presence carries the latest state of users that changed.
@@ -184,12 +183,12 @@ type Frame struct {
 	Total    int            `json:"total"`
 	Settings *Settings      `json:"settings"`
 
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 
 	State  string  `json:"state"`
 	Reason *string `json:"reason"`
