@@ -15,18 +15,6 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
-// closeGrace is how long a close handshake may take before the connection
-// is dropped.
-const closeGrace = time.Second
-
-// Close codes of the protocol beyond RFC 6455's.
-const (
-	codeUnauthorized = websocket.StatusCode(4001)
-	codeAuthTimeout  = websocket.StatusCode(4002)
-	codeRateLimited  = websocket.StatusCode(4008)
-	codeTooSlow      = websocket.StatusCode(4009)
-)
-
 // conn is one authenticated WebSocket connection: its read loop, its
 // outbox (the hub.Sink) and its heartbeat.
 type conn struct {
@@ -47,10 +35,10 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext *closing // close once the queue is written
-	slots     []*slot  // frames waiting for their replies, in order (order.go)
-	nextSeq   uint64   // the next frame's slot
-	welcomed  bool     // the hub has answered the hello
+	closeNext closeReason // close once the queue is written; 0: none
+	slots     []*slot     // frames waiting for their replies, in order (order.go)
+	nextSeq   uint64      // the next frame's slot
+	welcomed  bool        // the hub has answered the hello
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -105,17 +93,11 @@ func (c *conn) enqueue(o outgoing) {
 		return
 	}
 	if len(c.queue) >= c.srv.cfg.MaxQueued {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 		return
 	}
 	c.queue = append(c.queue, o)
 	c.schedule(true)
-}
-
-// closing is a close to do once what is queued is written.
-type closing struct {
-	code           websocket.StatusCode
-	reason, metric string
 }
 
 // Close closes the connection for the hub: at once when the server stops,
@@ -125,12 +107,12 @@ func (c *conn) Close(r hub.CloseReason) {
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeNext = &closing{websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns"}
+		c.closeNext = closeTooManyConns
 		if !c.writing {
 			c.startFlush()
 		}
 	default:
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 	}
 }
 
@@ -183,8 +165,8 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if next := c.closeNext; next != nil {
-				c.closeLocked(next.code, next.reason, next.metric)
+			if c.closeNext != 0 {
+				c.closeLocked(c.closeNext)
 			}
 			c.mu.Unlock()
 			return
@@ -240,16 +222,16 @@ func (c *conn) write(b []byte) bool {
 	defer c.mu.Unlock()
 	c.writing = false
 	if errors.Is(err, context.DeadlineExceeded) {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 	} else {
-		c.closeLocked(websocket.StatusInternalError, "write failed", "write_error")
+		c.closeLocked(closeWriteError)
 	}
 	return false
 }
 
-// closeLocked closes the connection once, with code, in the background
-// (a close handshake may take seconds), and counts it. Holds c.mu.
-func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
+// closeLocked closes the connection once, for r, in the background (a close
+// handshake may take seconds), and counts it. Holds c.mu.
+func (c *conn) closeLocked(r closeReason) {
 	if c.closed {
 		return
 	}
@@ -258,7 +240,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
-	c.srv.countClose(metric)
+	c.srv.countClose(r)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -266,7 +248,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 		// (too slow, or gone) is dropped after a grace period.
 		drop := time.AfterFunc(closeGrace, func() { c.ws.CloseNow() })
 		defer drop.Stop()
-		c.ws.Close(code, reason)
+		r.close(c.ws)
 	}()
 }
 
@@ -283,7 +265,7 @@ func (c *conn) beat() {
 		c.mu.Lock()
 		if !c.closed {
 			c.closed = true
-			c.srv.countClose("dead")
+			c.srv.countClose(closeDead)
 			// The peer is gone: no close handshake to wait for.
 			c.ws.CloseNow()
 		}
@@ -307,7 +289,7 @@ func (c *conn) beat() {
 }
 
 // serve runs the connection after a good hello, until it ends.
-func (c *conn) serve(ctx context.Context, helloID string, count int) {
+func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
 	c.mu.Lock()
 	c.open(helloID, wire.TypeHello, time.Now()) // helloSeq
@@ -315,9 +297,9 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
-	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID, Count: count}, c) {
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 		c.mu.Unlock()
 		return
 	}
@@ -341,7 +323,7 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 			refused++
 			if refused > s.cfg.AbuseRefusals {
 				c.mu.Lock()
-				c.closeLocked(codeRateLimited, "rate limited", "rate_limited")
+				c.closeLocked(closeRateLimited)
 				c.mu.Unlock()
 				return
 			}
@@ -374,8 +356,7 @@ func (c *conn) handle(data []byte, began time.Time) {
 		return
 	}
 	if err != nil {
-		var we *wire.Error
-		errors.As(err, &we)
+		we := protocolError(err)
 		c.replyError(seq, we.Code, we.Message)
 		return
 	}
@@ -404,10 +385,10 @@ func (c *conn) readEnded(err error) {
 	c.closed = true
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
-		c.srv.countClose("too_big")
+		c.srv.countClose(closeTooBig)
 	case -1:
-		c.srv.countClose("gone")
+		c.srv.countClose(closeGone)
 	default:
-		c.srv.countClose("client")
+		c.srv.countClose(closeByClient)
 	}
 }

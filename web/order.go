@@ -37,7 +37,7 @@ func (c *conn) open(id, typ string, began time.Time) (uint64, bool) {
 		return 0, false
 	}
 	if len(c.slots)+len(c.queue) >= c.srv.cfg.MaxQueued {
-		c.closeLocked(codeTooSlow, "too slow: replies were not read", "slow")
+		c.closeLocked(closeTooSlow)
 		return 0, false
 	}
 	s := &slot{seq: c.nextSeq, id: id, typ: typ, began: began}

@@ -267,7 +267,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Metrics:        metrics,
 	}
 	if node != nil {
-		wcfg.Counter = node
 		wcfg.Cluster = node
 		wcfg.Node = cfg.nodeName
 	}
