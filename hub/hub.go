@@ -91,6 +91,7 @@ type Hub struct {
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
+	health  health // what the probes found (health.go)
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
@@ -170,6 +171,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
+	wg.Go(func() { h.probe(wctx) })
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).

@@ -158,15 +158,11 @@ func (s *Server) AdminHandler() http.Handler {
 	return mux
 }
 
+// serveReady answers 200 while the hub serves and its store and backplane
+// answer, else 503 saying why.
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-s.cfg.Hub.Ready():
-	default:
-		http.Error(w, "not ready: loading the store", http.StatusServiceUnavailable)
-		return
-	}
-	if !s.cfg.Hub.Healthy() {
-		http.Error(w, "not ready: the store is unreachable", http.StatusServiceUnavailable)
+	if why := s.cfg.Hub.Unready(); why != "" {
+		http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok\n"))
