@@ -63,8 +63,10 @@ type config struct {
 }
 
 func main() {
-	// Milliseconds in every log line: the process has one log format.
+	// UTC with milliseconds in every log line: the process has one log
+	// format, and zerolog keeps it in globals.
 	zerolog.TimeFieldFormat = logTimeFormat
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "presenced:", err)
 		os.Exit(1)

@@ -195,7 +195,9 @@ func TestStartUpLine(t *testing.T) {
 
 func TestLogTimesInMilliseconds(t *testing.T) {
 	ms := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-	for _, l := range logLines(t, "-jwt-secret", longSecret, "-data", t.TempDir()) {
+	// In a zone far from UTC: the log is in UTC whatever the host's zone.
+	log := startProc(t, []string{"TZ=Asia/Tokyo"}, "-jwt-secret", longSecret, "-data", t.TempDir()).stop()
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
 		var rec struct{ Time string }
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("%q: %v", l, err)
