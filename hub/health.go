@@ -27,8 +27,8 @@ type health struct {
 // probe pings the store and the backplane every probeEvery until ctx is
 // done. It runs outside the hub loop: a ping may take its whole timeout.
 // The store's outcome goes through the writer's bookkeeping, so an outage
-// is logged once, whoever saw it first, and a recovery retries pending
-// writes at once.
+// is logged once, whoever saw it first; once it answers again, pending
+// writes are retried at once, and their outcome ends the outage.
 func (h *Hub) probe(ctx context.Context) {
 	tick := time.NewTicker(probeEvery)
 	defer tick.Stop()
@@ -43,10 +43,17 @@ func (h *Hub) probe(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		was := h.writer.healthy.Load()
-		h.writer.note(err)
 		h.health.store.Store(errText(err))
-		if err == nil && !was {
+		switch {
+		case err != nil:
+			h.writer.note(err)
+		case h.writer.healthy.Load():
+		case h.writer.idle():
+			h.writer.note(nil)
+		default:
+			// Writes are waiting: let them retry now and say whether the
+			// store takes them. A store that answers pings but refuses
+			// writes (a read-only replica) must not flap between the two.
 			h.writer.poke()
 		}
 		if bp != nil {
