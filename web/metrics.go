@@ -20,6 +20,7 @@ import (
 // Metrics serves one Server.
 type Metrics struct {
 	reg           *prometheus.Registry
+	registerer    prometheus.Registerer // reg, with the node label if any
 	commands      *prometheus.CounterVec
 	commandTime   *prometheus.HistogramVec
 	httpTime      *prometheus.HistogramVec
@@ -41,10 +42,17 @@ type ClusterCounts interface {
 // microseconds) to a store write near its deadline (seconds).
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
 
-// NewMetrics returns a server's metrics, not yet registered.
-func NewMetrics() *Metrics {
+// NewMetrics returns a server's metrics, each labelled with node when it is
+// one of several (node empty: no label).
+func NewMetrics(node string) *Metrics {
+	reg := prometheus.NewRegistry()
+	var registerer prometheus.Registerer = reg
+	if node != "" {
+		registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg)
+	}
 	return &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:        reg,
+		registerer: registerer,
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presence_commands_total", Help: "Client commands received, by type (invalid: frames that did not decode).",
 		}, []string{"type"}),
@@ -91,13 +99,15 @@ func (m *Metrics) ObserveWrite(op string, took time.Duration, err error) {
 
 var _ store.WriteObserver = (*Metrics)(nil)
 
-// register registers every metric, with a node label when node is set,
-// and the collectors that ask the hub and the backplane at each scrape.
-func (m *Metrics) register(h *hub.Hub, node string, cluster ClusterCounts) {
-	var reg prometheus.Registerer = m.reg
-	if node != "" {
-		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg)
-	}
+// Registerer is where other parts of the process (the webhook sender)
+// register their metrics, to be served on /metrics beside the server's,
+// with the same node label.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.registerer }
+
+// register registers every metric, and the collectors that ask the hub and
+// the backplane at each scrape.
+func (m *Metrics) register(h *hub.Hub, cluster ClusterCounts) {
+	reg := m.registerer
 	reg.MustRegister(m.commands, m.commandTime, m.httpTime, m.storeTime, m.storeErrors,
 		m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
 		hubCollector{h}, buildInfo(),

@@ -70,7 +70,8 @@ type Config struct {
 	// Default: no cap.
 	MaxConns int
 	// Metrics are the server's metrics, made beforehand to observe the
-	// store too (NewMetrics, store.Observe). Default: new ones.
+	// store too (NewMetrics, store.Observe). Default: new ones, labelled
+	// with Node.
 	Metrics *Metrics
 	// Cluster counts the backplane's messages and resyncs, for metrics.
 	// Default: none, no cluster metrics.
@@ -120,9 +121,9 @@ func New(cfg Config) *Server {
 		cfg.AbuseRefusals = 100
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics()
+		cfg.Metrics = NewMetrics(cfg.Node)
 	}
-	cfg.Metrics.register(cfg.Hub, cfg.Node, cfg.Cluster)
+	cfg.Metrics.register(cfg.Hub, cfg.Cluster)
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,

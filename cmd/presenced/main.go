@@ -221,12 +221,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	metrics := web.NewMetrics()
-	observed := store.Observe(st, metrics)
-	kind := "bolt"
-	if rdb != nil {
-		kind = "redis"
+	kind, metricsNode := "bolt", ""
+	if cfg.nodeName == "" {
+		host, _ := os.Hostname()
+		cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 	}
+	if rdb != nil {
+		kind, metricsNode = "redis", cfg.nodeName // one node of several, maybe
+	}
+	metrics := web.NewMetrics(metricsNode)
+	observed := store.Observe(st, metrics)
 
 	maxConns := connCapacity(log)
 	hcfg := hub.Config{
@@ -237,10 +241,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		IdleLimit: cfg.idleLimit,
 
 		IdleLimitExplicit: cfg.idleLimitGiven,
-	}
-	if cfg.nodeName == "" {
-		host, _ := os.Hostname()
-		cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 	}
 	var node *cluster.Node
 	if rdb != nil {
@@ -270,7 +270,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if node != nil {
 		wcfg.Cluster = node
-		wcfg.Node = cfg.nodeName
 	}
 	srv := web.New(wcfg)
 
