@@ -55,6 +55,7 @@ type Node struct {
 	dirty   bool // a publish failed: the others must resync from us
 	seq     uint64
 	lastSeq map[string]uint64 // by node: the last sequence number applied
+	counts  counts            // for metrics
 
 	// held is this node's connection count as the hub told it through
 	// AddConns, whether Redis heard each call or not. The heartbeat writes
@@ -265,6 +266,7 @@ func (n *Node) flush(ctx context.Context) error {
 		n.mu.Unlock()
 		return err
 	}
+	n.counts.published.Add(1)
 	return nil
 }
 
@@ -480,6 +482,7 @@ func (n *Node) handle(ctx context.Context, payload string) {
 	if m.Node == n.cfg.ID {
 		return
 	}
+	n.counts.received.Add(1)
 	switch m.Kind {
 	case "gone":
 		n.mu.Lock()
@@ -549,6 +552,7 @@ func decodeUser(r userRecord) store.User {
 // resyncAll reloads the durable state from the store and every other
 // node's connections from its hash.
 func (n *Node) resyncAll(ctx context.Context) error {
+	n.counts.resyncs.Add(1)
 	st := n.cfg.Store
 	var rs hub.Resync
 	var err error

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
@@ -47,7 +48,7 @@ type redisServer struct {
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	testproc.LookPath(t, "redis-server", "apt-get install redis-server")
+	testenv.Binary(t, "redis-server", "redis-server")
 	r := &redisServer{t: t, port: testproc.FreePort(t), dir: t.TempDir()}
 	r.start()
 	return r

@@ -163,6 +163,7 @@ func (h *Hub) apply(ev ClusterEvent) {
 	case ServiceSwitched:
 		if ev.Service.Enabled != h.service.Enabled || ev.Service.Reason != h.service.Reason {
 			h.setService(ev.Service, h.count())
+			h.logService(h.count(), "cluster", "presence service "+serviceWord(ev.Service.Enabled)+" on another node")
 			if !ev.Service.Enabled && ev.Service.Reason == ReasonConnectionLimit {
 				h.readyMsg = false
 				h.limitNotice(h.count())

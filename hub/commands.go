@@ -140,7 +140,7 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	case AdminStats:
 		h.adminStats(cmd, r)
 	case AdminService:
-		h.adminService(cmd, r)
+		h.adminService(c.user.id, cmd, r)
 	case ListStatuses:
 		r(h.listStatuses(cmd))
 	case CreateStatus:

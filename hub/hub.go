@@ -63,6 +63,10 @@ type Config struct {
 	// IdleLimit is the workspace's default idle limit, until an admin sets
 	// another. Default: DefaultIdleLimit.
 	IdleLimit time.Duration
+	// IdleLimitExplicit says IdleLimit was asked for (a flag), so it wins
+	// over the limit an admin saved, until an admin sets one again.
+	// Default: false, the saved limit wins.
+	IdleLimitExplicit bool
 	// MaxConnsPerUser caps one user's concurrent connections (tabs and
 	// devices). Default: DefaultMaxConnsPerUser.
 	MaxConnsPerUser int
@@ -87,6 +91,7 @@ type Hub struct {
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
+	health  health // what the probes found (health.go)
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
@@ -165,6 +170,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
+	wg.Go(func() { h.probe(wctx) })
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).
@@ -246,6 +252,7 @@ func (h *Hub) load(ctx context.Context) error {
 	if h.settings, err = st.Settings(ctx); err != nil {
 		return fmt.Errorf("hub: load settings: %w", err)
 	}
+	h.pickIdleLimit()
 	return nil
 }
 
@@ -333,8 +340,5 @@ func (h *Hub) idleLimit(u *user) time.Duration {
 	if u.rec.IdleLimit > 0 {
 		return u.rec.IdleLimit
 	}
-	if h.settings.IdleLimit > 0 {
-		return h.settings.IdleLimit
-	}
-	return h.cfg.IdleLimit
+	return h.workspaceIdleLimit()
 }

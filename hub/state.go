@@ -131,15 +131,18 @@ func (h *Hub) fanOut(u *user, now time.Time) {
 }
 
 // Tally counts live users by what others see: Online, Away and Busy, and
-// Invisible for users connected with manual status offline.
+// Invisible for users connected with manual status offline. It also says
+// whether the service is on, the limit (0: none) and the peak count.
 type Tally struct {
 	Connections        int
 	Online, Away, Busy int
 	Invisible          int
+	Enabled            bool
+	Limit, Peak        int
 }
 
 func (h *Hub) tally() Tally {
-	t := Tally{Connections: len(h.conns)}
+	t := Tally{Connections: len(h.conns), Enabled: h.service.Enabled, Limit: h.cfg.Limit, Peak: h.peak}
 	for _, u := range h.users {
 		if len(u.conns) == 0 {
 			continue

@@ -114,6 +114,13 @@ func (w *writer) run(ctx context.Context, post func(func()) bool) {
 	}
 }
 
+// idle reports whether nothing waits to be written.
+func (w *writer) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.users) == 0 && w.service == nil && w.peak == 0 && len(w.jobs) == 0
+}
+
 func (w *writer) takeJobs() []job {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -68,19 +68,13 @@ func optString(s string) *string {
 	return &s
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC().Truncate(time.Millisecond)
-	return &t
-}
+func optTime(t time.Time) *wire.Time { return wire.NewTime(t) }
 
 // entryBuf holds what a wire entry points to, so that an entry encoded
 // from a buffer on the stack costs no allocation.
 type entryBuf struct {
 	custom      string
-	since, seen time.Time
+	since, seen wire.Time
 }
 
 // entry is e as the protocol shows it: the one place a hub.Entry becomes a
@@ -96,11 +90,11 @@ func (buf *entryBuf) entry(e *hub.Entry) wire.Entry {
 		w.Custom = &buf.custom
 	}
 	if !e.Since.IsZero() {
-		buf.since = e.Since.UTC().Truncate(time.Millisecond)
+		buf.since = wire.Time{Time: e.Since}
 		w.Since = &buf.since
 	}
 	if !e.LastSeen.IsZero() {
-		buf.seen = e.LastSeen.UTC().Truncate(time.Millisecond)
+		buf.seen = wire.Time{Time: e.LastSeen}
 		w.LastSeen = &buf.seen
 	}
 	return w

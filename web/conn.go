@@ -38,6 +38,9 @@ type conn struct {
 	closeNext closeReason // close once the queue is written; 0: none
 	expires   time.Time   // when the token ends the session; zero: never
 	expiry    *time.Timer // aimed at expires
+	slots     []*slot     // frames waiting for their replies, in order (order.go)
+	nextSeq   uint64      // the next frame's slot
+	welcomed  bool        // the hub has answered the hello
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -69,10 +72,16 @@ type outgoing struct {
 // Send queues m behind earlier messages. When the service goes off,
 // presence changes not yet written are dropped: none may follow the event.
 func (c *conn) Send(m hub.Message) {
-	if sc, ok := m.(*hub.ServiceChanged); ok && !sc.Service.Enabled {
-		c.mu.Lock()
-		c.pending, c.order = nil, nil
-		c.mu.Unlock()
+	switch m := m.(type) {
+	case *hub.ServiceChanged:
+		if !m.Service.Enabled {
+			c.mu.Lock()
+			c.pending, c.order = nil, nil
+			c.mu.Unlock()
+		}
+	case *hub.Reply, *hub.Welcome:
+		c.hubReply(m) // in the order of the frames they answer
+		return
 	}
 	c.enqueue(outgoing{m: m})
 }
@@ -229,7 +238,7 @@ func (c *conn) closeLocked(r closeReason) {
 		return
 	}
 	c.closed = true
-	c.queue, c.order, c.pending = nil, nil, nil
+	c.queue, c.order, c.pending, c.slots = nil, nil, nil, nil
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
@@ -284,6 +293,9 @@ func (c *conn) beat() {
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
+	c.mu.Lock()
+	c.open(helloID, wire.TypeHello, time.Now()) // helloSeq
+	c.mu.Unlock()
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
@@ -322,38 +334,53 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 				return
 			}
 			cmd, _ := wire.Decode(data)
-			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
+			c.mu.Lock()
+			seq, ok := c.open(cmd.ID, "", now)
+			c.mu.Unlock()
+			if ok {
+				c.replyError(seq, wire.CodeRateLimited, "too many commands: slow down")
+			}
 			continue
 		}
-		c.handle(data)
+		c.handle(data, now)
 	}
 }
 
-// handle runs one client frame.
-func (c *conn) handle(data []byte) {
+// handle runs one client frame, read at began.
+func (c *conn) handle(data []byte, began time.Time) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
+	typ := cmd.Type
 	if err != nil {
-		we := protocolError(err)
-		s.metrics.commands.WithLabelValues("invalid").Inc()
-		c.replyError(cmd.ID, we.Code, we.Message)
+		typ = "invalid"
+	}
+	s.metrics.commands.WithLabelValues(typ).Inc()
+	c.mu.Lock()
+	seq, ok := c.open(cmd.ID, typ, began)
+	c.mu.Unlock()
+	if !ok {
 		return
 	}
-	s.metrics.commands.WithLabelValues(cmd.Type).Inc()
+	if err != nil {
+		we := protocolError(err)
+		c.replyError(seq, we.Code, we.Message)
+		return
+	}
 	switch cmd.Type {
 	case wire.TypePing:
-		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
+		c.reply(seq, nil, wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID}))
 	case wire.TypeHello:
-		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+		c.replyError(seq, wire.CodeBadRequest, "already signed in: hello is the first frame only")
 	case wire.TypeRefresh:
-		c.refresh(cmd)
+		c.refresh(seq, cmd)
 	default:
-		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
+		s.cfg.Hub.Do(c.id, slotID(seq), command(cmd))
 	}
 }
 
-func (c *conn) replyError(id, code, msg string) {
-	c.Send(&hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}})
+// replyError answers the frame of slot seq with an error.
+func (c *conn) replyError(seq uint64, code, msg string) {
+	c.reply(seq, &hub.Reply{Err: &hub.Error{Code: code, Message: msg}}, nil)
 }
 
 // readEnded counts why the read loop ended.

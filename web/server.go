@@ -78,6 +78,13 @@ type Config struct {
 	// stays under its open-file limit; upgrades past it get HTTP 503.
 	// Default: no cap.
 	MaxConns int
+	// Metrics are the server's metrics, made beforehand to observe the
+	// store too (NewMetrics, store.Observe). Default: new ones, labelled
+	// with Node.
+	Metrics *Metrics
+	// Cluster counts the backplane's messages and resyncs, for metrics.
+	// Default: none, no cluster metrics.
+	Cluster ClusterCounts
 }
 
 // Server serves the protocol over HTTP. Create it with New.
@@ -85,7 +92,7 @@ type Server struct {
 	cfg      Config
 	log      zerolog.Logger
 	verifier *auth.Verifier
-	metrics  *metrics
+	metrics  *Metrics
 
 	open  atomic.Int64 // open WebSocket connections
 	mu    sync.Mutex
@@ -122,11 +129,15 @@ func New(cfg Config) *Server {
 	if cfg.AbuseRefusals <= 0 {
 		cfg.AbuseRefusals = 100
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(cfg.Node)
+	}
+	cfg.Metrics.register(cfg.Hub, cfg.Cluster)
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: cfg.Verifier,
-		metrics:  newMetrics(cfg.Hub, cfg.Node),
+		metrics:  cfg.Metrics,
 		conns:    make(map[*conn]struct{}),
 	}
 	if s.verifier == nil {
@@ -149,7 +160,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Dev {
 		mux.HandleFunc("GET /dev/token", s.serveDevToken)
 	}
-	return mux
+	return s.metrics.instrument(mux)
 }
 
 // AdminHandler serves /metrics and net/http/pprof, for the admin listener.
@@ -160,15 +171,11 @@ func (s *Server) AdminHandler() http.Handler {
 	return mux
 }
 
+// serveReady answers 200 while the hub serves and its store and backplane
+// answer, else 503 saying why.
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-s.cfg.Hub.Ready():
-	default:
-		http.Error(w, "not ready: loading the store", http.StatusServiceUnavailable)
-		return
-	}
-	if !s.cfg.Hub.Healthy() {
-		http.Error(w, "not ready: the store is unreachable", http.StatusServiceUnavailable)
+	if why := s.cfg.Hub.Unready(); why != "" {
+		http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 		return
 	}
 	if err := s.verifier.Ready(); err != nil {

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/store/boltstore"
 	"github.com/presenced/presenced/store/redisstore"
@@ -81,13 +81,7 @@ func TestReadyzReportsStoreHealth(t *testing.T) {
 // Redis; it skips without one, except under CI.
 func redisStore(t *testing.T, prefix string) store.Store {
 	t.Helper()
-	url := os.Getenv("PRESENCE_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PRESENCE_TEST_REDIS is unset: CI must start redis-server and set it")
-		}
-		t.Skip("set PRESENCE_TEST_REDIS=redis://127.0.0.1:6379/0 to run the tests on Redis")
-	}
+	url := testenv.RedisURL(t)
 	st, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)

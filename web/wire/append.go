@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"time"
 	"unicode/utf8"
 )
 
@@ -83,20 +82,5 @@ func appendString(dst []byte, s string) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// appendTime appends t as time.Time.MarshalJSON does (RFC 3339 with
-// nanoseconds, quoted), or null for nil.
-func appendTime(dst []byte, t *time.Time) []byte {
-	if t == nil {
-		return append(dst, "null"...)
-	}
-	if y := t.Year(); y < 0 || y > 9999 {
-		_, err := t.MarshalJSON() // out of its range: fail as Encode does
-		panic("wire: encode: " + err.Error())
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"')
 }

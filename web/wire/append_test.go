@@ -10,9 +10,9 @@ import (
 func TestAppendEntry(t *testing.T) {
 	id := "6f1c2a8e-5d1b-4c36-9f0e-2b7d5a9c1e42"
 	odd := "<b>&\"\\\n\t\u2028é\xff"
-	ms := time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)
-	whole := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-	local := time.Date(2026, 3, 1, 9, 30, 0, 5, time.FixedZone("x", 3600))
+	ms := Time{time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)}
+	whole := Time{time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)}
+	local := Time{time.Date(2026, 3, 1, 9, 30, 0, 5, time.FixedZone("x", 3600))}
 	for _, e := range []Entry{
 		{ID: "alice", Status: "online"},
 		{ID: "bob", Status: "busy", Text: "In a meeting", Custom: &id, Since: &ms, LastSeen: &whole},
@@ -31,7 +31,7 @@ func FuzzAppendEntry(f *testing.F) {
 	f.Add("b<o>b", "busy", "In a \"meeting\"", "x&y", int64(1767225600123456789))
 	f.Add("\xff\u2028", "away", "\x00\x1f", "é", int64(-62135596800))
 	f.Fuzz(func(t *testing.T, id, status, text, custom string, unixNano int64) {
-		ts := time.Unix(0, unixNano).UTC()
+		ts := Time{time.Unix(0, unixNano)}
 		e := Entry{ID: id, Status: status, Text: text, Since: &ts}
 		if custom != "" {
 			e.Custom = &custom
@@ -41,4 +41,30 @@ func FuzzAppendEntry(f *testing.F) {
 			t.Errorf("AppendEntry\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// TestTimesHaveThreeFractionalDigits: every timestamp is RFC 3339 in UTC
+// with exactly three fractional digits, as docs/protocol.md says, however
+// many the time has, and reads back.
+func TestTimesHaveThreeFractionalDigits(t *testing.T) {
+	for _, tt := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 3, 1, 9, 30, 24, 810e6, time.UTC), `"2026-03-01T09:30:24.810Z"`},
+		{time.Date(2026, 3, 1, 9, 30, 24, 0, time.UTC), `"2026-03-01T09:30:24.000Z"`},
+		{time.Date(2026, 3, 1, 10, 30, 24, 123456789, time.FixedZone("x", 3600)), `"2026-03-01T09:30:24.123Z"`},
+	} {
+		ts := Time{tt.in}
+		e := Entry{ID: "a", Status: "online", Since: &ts, LastSeen: &ts}
+		for _, b := range [][]byte{AppendEntry(nil, &e), Encode(e), Encode(Stats{ServiceSince: &ts})} {
+			if !bytes.Contains(b, []byte(tt.want)) {
+				t.Errorf("%v encodes as %s, want %s", tt.in, b, tt.want)
+			}
+		}
+		var back Time
+		if err := back.UnmarshalJSON([]byte(tt.want)); err != nil || !back.Equal(tt.in.Truncate(time.Millisecond)) {
+			t.Errorf("%s reads back as %v, %v", tt.want, back, err)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"encoding/json"
-	"time"
 )
 
 // Frame types, server to client.
@@ -54,12 +53,12 @@ type CustomStatus struct {
 
 // Entry is one user's presence, in presence events and snapshots.
 type Entry struct {
-	ID       string     `json:"id"`
-	Status   string     `json:"status"`
-	Text     string     `json:"text"`
-	Custom   *string    `json:"custom"`
-	Since    *time.Time `json:"since"`
-	LastSeen *time.Time `json:"last_seen"`
+	ID       string  `json:"id"`
+	Status   string  `json:"status"`
+	Text     string  `json:"text"`
+	Custom   *string `json:"custom"`
+	Since    *Time   `json:"since"`
+	LastSeen *Time   `json:"last_seen"`
 }
 
 // Welcome answers a good hello.
@@ -104,7 +103,7 @@ type Result struct {
 	Total    *int            `json:"total,omitempty"`    // admin.statuses.list
 	Service  *Service        `json:"service,omitempty"`  // admin.service, admin.stats
 	Settings *Settings       `json:"settings,omitempty"` // admin.settings
-	Expires  *time.Time      `json:"expires,omitempty"`  // refresh: when the session now ends
+	Expires  *Time           `json:"expires,omitempty"`  // refresh: when the session now ends
 	*Stats
 }
 
@@ -121,12 +120,12 @@ type Settings struct {
 
 // Stats is the body of the admin.stats result.
 type Stats struct {
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 }
 
 // Presence carries the latest state of users that changed.
@@ -184,14 +183,14 @@ type Frame struct {
 	Items    []CustomStatus `json:"items"`
 	Total    int            `json:"total"`
 	Settings *Settings      `json:"settings"`
-	Expires  *time.Time     `json:"expires"`
+	Expires  *Time          `json:"expires"`
 
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 
 	State  string  `json:"state"`
 	Reason *string `json:"reason"`
