@@ -19,6 +19,11 @@ import (
 // is dropped.
 const closeGrace = time.Second
 
+// answerWait bounds how long a connection closed for abuse waits for the
+// hub's replies to the commands it read before the decision (a store write
+// takes at most 3 s) before it closes anyway.
+const answerWait = 5 * time.Second
+
 // Close codes of the protocol beyond RFC 6455's.
 const (
 	codeUnauthorized = websocket.StatusCode(4001)
@@ -35,6 +40,7 @@ type conn struct {
 	id      hub.ConnID
 	ident   identity
 	session string
+	source  string // the client's address, for the abuse log
 
 	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
 	heartbeat *time.Timer
@@ -47,7 +53,8 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext *closing // close once the queue is written
+	closeNext *closing // close once the queue is written and nothing is in flight
+	inflight  int      // commands given to the hub and not yet answered
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -78,13 +85,21 @@ type outgoing struct {
 
 // Send queues m behind earlier messages. When the service goes off,
 // presence changes not yet written are dropped: none may follow the event.
+// A Reply answers a command in flight (the hub sends one per command).
 func (c *conn) Send(m hub.Message) {
-	if sc, ok := m.(*hub.ServiceChanged); ok && !sc.Service.Enabled {
-		c.mu.Lock()
-		c.pending, c.order = nil, nil
-		c.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch m := m.(type) {
+	case *hub.ServiceChanged:
+		if !m.Service.Enabled {
+			c.pending, c.order = nil, nil
+		}
+	case *hub.Reply:
+		// In the same critical section as the enqueue: a close waiting
+		// for the last answer must see it queued.
+		c.inflight = max(c.inflight-1, 0)
 	}
-	c.enqueue(outgoing{m: m})
+	c.enqueueLocked(outgoing{m: m})
 }
 
 // enqueue queues a frame. A connection whose queue is full is not reading:
@@ -92,6 +107,10 @@ func (c *conn) Send(m hub.Message) {
 func (c *conn) enqueue(o outgoing) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.enqueueLocked(o)
+}
+
+func (c *conn) enqueueLocked(o outgoing) {
 	if c.closed {
 		return
 	}
@@ -107,6 +126,7 @@ func (c *conn) enqueue(o outgoing) {
 type closing struct {
 	code           websocket.StatusCode
 	reason, metric string
+	done           chan struct{} // closed by the close, when set
 }
 
 // Close closes the connection for the hub: at once when the server stops,
@@ -116,7 +136,7 @@ func (c *conn) Close(r hub.CloseReason) {
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeNext = &closing{websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns"}
+		c.closeNext = &closing{code: websocket.StatusPolicyViolation, reason: "too many connections for this user", metric: "too_many_conns"}
 		if !c.writing {
 			c.startFlush()
 		}
@@ -174,7 +194,7 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if next := c.closeNext; next != nil {
+			if next := c.closeNext; next != nil && c.inflight == 0 {
 				c.closeLocked(next.code, next.reason, next.metric)
 			}
 			c.mu.Unlock()
@@ -249,6 +269,10 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
+	if next := c.closeNext; next != nil && next.done != nil {
+		close(next.done)
+		next.done = nil
+	}
 	c.srv.countClose(metric)
 	c.wg.Add(1)
 	go func() {
@@ -315,7 +339,7 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 	var refused int
 	var windowStart time.Time
 	for {
-		_, data, err := c.ws.Read(ctx)
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			c.readEnded(err)
 			return
@@ -327,17 +351,46 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 				windowStart, refused = now, 0
 			}
 			refused++
+			cmd, _ := wire.Decode(data)
 			if refused > s.cfg.AbuseRefusals {
-				c.mu.Lock()
-				c.closeLocked(codeRateLimited, "rate limited", "rate_limited")
-				c.mu.Unlock()
+				// Every frame read so far gets its answer, this one
+				// too, before the close.
+				c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: the connection is closed")
+				s.abuse.note("rate_limited", c.source)
+				c.closeWhenAnswered(codeRateLimited, "rate limited", "rate_limited")
 				return
 			}
-			cmd, _ := wire.Decode(data)
 			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
 			continue
 		}
+		if typ != websocket.MessageText {
+			s.metrics.commands.WithLabelValues("binary").Inc()
+			c.replyError("", wire.CodeBadRequest, "binary frames are not part of the protocol: send each command as JSON in a text frame")
+			continue
+		}
 		c.handle(data)
+	}
+}
+
+// closeWhenAnswered closes the connection once every command read so far
+// is answered and the answers are written, or after answerWait, and
+// returns when it is closed.
+func (c *conn) closeWhenAnswered(code websocket.StatusCode, reason, metric string) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.closeNext = &closing{code: code, reason: reason, metric: metric, done: done}
+	if !c.writing && !c.closed {
+		c.startFlush()
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(answerWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.mu.Lock()
+		c.closeLocked(code, reason, metric)
+		c.mu.Unlock()
 	}
 }
 
@@ -359,12 +412,21 @@ func (c *conn) handle(data []byte) {
 	case wire.TypeHello:
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
 	default:
-		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
+		c.mu.Lock()
+		c.inflight++
+		c.mu.Unlock()
+		if !s.cfg.Hub.Do(c.id, cmd.ID, command(cmd)) {
+			c.mu.Lock()
+			c.inflight-- // the hub has stopped: no answer comes
+			c.mu.Unlock()
+		}
 	}
 }
 
+// replyError answers a command the connection refuses itself (not through
+// Send, which counts the hub's answers).
 func (c *conn) replyError(id, code, msg string) {
-	c.Send(&hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}})
+	c.enqueue(outgoing{m: &hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}}})
 }
 
 // readEnded counts why the read loop ended.
@@ -378,6 +440,7 @@ func (c *conn) readEnded(err error) {
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
 		c.srv.countClose("too_big")
+		c.srv.abuse.note("too_big", c.source)
 	case -1:
 		c.srv.countClose("gone")
 	default:

@@ -20,6 +20,8 @@ type metrics struct {
 	fanoutFrames  prometheus.Counter
 	slowConsumers prometheus.Counter
 	refused       *prometheus.CounterVec
+	connsRefused  *prometheus.CounterVec
+	idleClosed    prometheus.Counter
 }
 
 func newMetrics(h *hub.Hub, node string) *metrics {
@@ -43,12 +45,18 @@ func newMetrics(h *hub.Hub, node string) *metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused before accept, by reason.",
 		}, []string{"reason"}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_connections_refused_total", Help: "TCP connections refused at accept (answered 503), by reason: capacity, pending, per_source.",
+		}, []string{"reason"}),
+		idleClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presence_idle_http_closed_total", Help: "Idle keep-alive HTTP connections closed to make room under pressure.",
+		}),
 	}
 	var reg prometheus.Registerer = m.reg
 	if node != "" {
 		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg)
 	}
-	reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
+	reg.MustRegister(m.commands, m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused, m.connsRefused, m.idleClosed,
 		hubCollector{h}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
