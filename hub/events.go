@@ -138,8 +138,8 @@ type Notice struct {
 	Level       string // "info", "warning" or "critical"
 	Code        string
 	Message     string
-	Connections int
-	Limit       int
+	Connections int // the workspace's; for user_connection_limit, the user's
+	Limit       int // the workspace's; for user_connection_limit, the user's cap
 }
 
 func (*Welcome) message()         {}

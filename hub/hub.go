@@ -28,6 +28,15 @@ const (
 // FreeLimit is the free edition's cap on concurrent connections.
 const FreeLimit = 200
 
+// Default caps on one user's connections on a node. On the free edition
+// the cap sits well below the workspace's limit, so that one runaway client
+// (a reconnect loop, a script opening tabs) is refused alone instead of
+// turning presence off for everyone.
+const (
+	DefaultFreeConnsPerUser       = 20
+	DefaultEnterpriseConnsPerUser = 250
+)
+
 // Config configures a Hub. The zero value of each field means its default.
 type Config struct {
 	// Store keeps what survives a restart. Required.
@@ -43,10 +52,12 @@ type Config struct {
 	// IdleLimit is the workspace's default idle limit, until an admin sets
 	// another. Default: 5 minutes.
 	IdleLimit time.Duration
-	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices), so one token cannot exhaust a node. Default: 250, above
-	// the free edition's workspace limit, so that it is the workspace
-	// limit that trips first.
+	// MaxConnsPerUser caps one user's concurrent connections on this node
+	// (tabs and devices): past it a connection is refused with over_limit
+	// and admins get a notice naming the user. Refused connections do not
+	// count towards the workspace limit. Default:
+	// DefaultFreeConnsPerUser on the free edition,
+	// DefaultEnterpriseConnsPerUser on enterprise.
 	MaxConnsPerUser int
 	// MaxSubscriptions caps the users one connection subscribes to by id
 	// (a subscription to all counts as one). Default: 5,000.
@@ -101,7 +112,10 @@ func New(cfg Config) *Hub {
 		cfg.IdleLimit = 5 * time.Minute
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = 250
+		cfg.MaxConnsPerUser = DefaultFreeConnsPerUser
+		if cfg.Edition == Enterprise {
+			cfg.MaxConnsPerUser = DefaultEnterpriseConnsPerUser
+		}
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 5000

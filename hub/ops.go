@@ -21,6 +21,7 @@ func (h *Hub) connect(info ConnInfo, sink Sink) {
 		sink.Send(&Reply{RequestID: info.RequestID, Err: errorf(CodeOverLimit,
 			"%s already has %d connections, the most one user may have", info.User, len(u.conns))})
 		sink.Close(CloseTooManyConns)
+		h.userLimitNotice(u, now)
 		return
 	}
 	c := &conn{id: info.ID, user: u, admin: info.Admin, sink: sink, lastActive: now, heapIndex: -1}

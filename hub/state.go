@@ -35,6 +35,8 @@ type user struct {
 
 	remote    map[string]presence.Conns // other nodes' connections, by node
 	published presence.Conns            // local connections last told to other nodes
+
+	limitToldAt time.Time // when admins were last told u's connections are refused
 }
 
 // user returns the user with id, creating it in its default state.
