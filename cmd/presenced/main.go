@@ -51,6 +51,8 @@ type config struct {
 	nodeID         string
 	nodeName       string
 	nodeTTL        time.Duration
+	connsPerUser   int
+	pendingPerSrc  int
 }
 
 func main() {
@@ -78,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
 	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's advertised name in logs; default: host name and port")
 	fs.DurationVar(&cfg.nodeTTL, "node-ttl", 8*time.Second, "with -redis: a node silent this long is dead and its connections are dropped")
+	fs.IntVar(&cfg.connsPerUser, "max-conns-per-user", 0, "one user's connections on this node, past which they are refused (default: 20 free, 250 enterprise)")
+	fs.IntVar(&cfg.pendingPerSrc, "max-pending-per-source", 64, "connections not signed in yet from one address (0: no cap; raise it behind a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -95,6 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-idle-limit must be 1s or more")
 	case cfg.heartbeat < 100*time.Millisecond:
 		return cfg, errors.New("-heartbeat must be 100ms or more")
+	case cfg.connsPerUser < 0:
+		return cfg, errors.New("-max-conns-per-user must be 0 (the default) or more")
+	case cfg.pendingPerSrc < 0:
+		return cfg, errors.New("-max-pending-per-source must be 0 (no cap) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.secret == "" && !cfg.dev:
@@ -183,6 +191,7 @@ func run(args []string, stderr io.Writer) error {
 		Limit:     cfg.limit,
 		IdleLimit: cfg.idleLimit,
 	}
+	hcfg.MaxConnsPerUser = cfg.connsPerUser
 	var node *cluster.Node
 	if rdb != nil {
 		// With Redis, this process is a node of a cluster (of one, maybe).
@@ -211,6 +220,10 @@ func run(args []string, stderr io.Writer) error {
 		AllowedOrigins: origins,
 		Heartbeat:      cfg.heartbeat,
 		MaxConns:       maxConns,
+		Addr:           cfg.addr,
+	}
+	if wcfg.MaxPendingPerSource = cfg.pendingPerSrc; cfg.pendingPerSrc == 0 {
+		wcfg.MaxPendingPerSource = -1
 	}
 	if node != nil {
 		wcfg.Counter = node
