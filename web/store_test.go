@@ -32,6 +32,13 @@ func (f *flakyStore) PutUser(ctx context.Context, u store.User) error {
 	return f.Store.PutUser(ctx, u)
 }
 
+func (f *flakyStore) PutUsers(ctx context.Context, us []store.User) error {
+	if f.down.Load() {
+		return errUnreachable
+	}
+	return f.Store.PutUsers(ctx, us)
+}
+
 func (f *flakyStore) Ping(ctx context.Context) error {
 	if f.down.Load() {
 		return errUnreachable
