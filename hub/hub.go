@@ -28,13 +28,28 @@ const (
 // FreeLimit is the free edition's cap on concurrent connections.
 const FreeLimit = 200
 
-// Default caps on one user's connections on a node. On the free edition
-// the cap sits well below the workspace's limit, so that one runaway client
-// (a reconnect loop, a script opening tabs) is refused alone instead of
-// turning presence off for everyone.
+// Defaults for the zero fields of Config.
 const (
-	DefaultFreeConnsPerUser       = 20
+	// DefaultIdleLimit is how long a connection goes without activity
+	// before it reads away: long enough for a read or a call, short
+	// enough that away means away.
+	DefaultIdleLimit = 5 * time.Minute
+	// DefaultFreeConnsPerUser caps one user's connections on a node of the
+	// free edition, well below the workspace's limit: one runaway client
+	// (a reconnect loop, a script opening tabs) is refused alone instead of
+	// turning presence off for everyone.
+	DefaultFreeConnsPerUser = 20
+	// DefaultEnterpriseConnsPerUser stops one token from exhausting a
+	// node, where no workspace limit trips.
 	DefaultEnterpriseConnsPerUser = 250
+	// DefaultMaxSubscriptions bounds the memory one connection's
+	// subscriptions take (a subscription to all counts as one).
+	DefaultMaxSubscriptions = 5000
+	// DefaultInbox absorbs a burst of connects (a node restart brings every
+	// client back at once) without blocking the web goroutines.
+	DefaultInbox = 4096
+	// drainTimeout bounds the final writes at shutdown.
+	drainTimeout = 5 * time.Second
 )
 
 // Config configures a Hub. The zero value of each field means its default.
@@ -50,7 +65,7 @@ type Config struct {
 	// Enterprise, which has no limit.
 	Limit int
 	// IdleLimit is the workspace's default idle limit, until an admin sets
-	// another. Default: 5 minutes.
+	// another. Default: DefaultIdleLimit.
 	IdleLimit time.Duration
 	// MaxConnsPerUser caps one user's concurrent connections on this node
 	// (tabs and devices): past it a connection is refused with over_limit
@@ -59,14 +74,14 @@ type Config struct {
 	// DefaultFreeConnsPerUser on the free edition,
 	// DefaultEnterpriseConnsPerUser on enterprise.
 	MaxConnsPerUser int
-	// MaxSubscriptions caps the users one connection subscribes to by id
-	// (a subscription to all counts as one). Default: 5,000.
+	// MaxSubscriptions caps the users one connection subscribes to by id.
+	// Default: DefaultMaxSubscriptions.
 	MaxSubscriptions int
-	// Inbox is the inbox's capacity. Default: 4,096.
+	// Inbox is the inbox's capacity. Default: DefaultInbox.
 	Inbox int
 	// Backplane links this hub with other nodes' (scale-out); the
-	// connection count is then the workspace's, given in ConnInfo.Count and
-	// CountChanged. Default: none, a single node.
+	// connection count is then the workspace's, every node's, which the
+	// hub keeps through it. Default: none, a single node.
 	Backplane Backplane
 }
 
@@ -76,7 +91,7 @@ type Hub struct {
 	cfg     Config
 	log     zerolog.Logger
 	inbox   chan func()
-	done    chan struct{} // closed when Run returns
+	done    chan struct{} // closed when the loop has stopped: the inbox is no longer read
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
@@ -109,7 +124,7 @@ func New(cfg Config) *Hub {
 		cfg.Limit = 0
 	}
 	if cfg.IdleLimit <= 0 {
-		cfg.IdleLimit = 5 * time.Minute
+		cfg.IdleLimit = DefaultIdleLimit
 	}
 	if cfg.MaxConnsPerUser <= 0 {
 		cfg.MaxConnsPerUser = DefaultFreeConnsPerUser
@@ -118,10 +133,10 @@ func New(cfg Config) *Hub {
 		}
 	}
 	if cfg.MaxSubscriptions <= 0 {
-		cfg.MaxSubscriptions = 5000
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if cfg.Inbox <= 0 {
-		cfg.Inbox = 4096
+		cfg.Inbox = DefaultInbox
 	}
 	h := &Hub{
 		cfg:      cfg,
@@ -147,29 +162,40 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 func (h *Hub) Healthy() bool { return h.writer.healthy.Load() }
 
 // Run loads the workspace from the store, then serves commands until ctx is
-// done. Before it returns it writes what is still pending (for up to 5 s)
+// done. Before it returns it writes what is still pending (for up to
+// drainTimeout)
 // and joins every goroutine it started. It returns an error only when the
 // store cannot be loaded.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.started.Swap(true) {
 		return errors.New("hub: Run called twice")
 	}
-	defer close(h.done)
 	if err := h.load(ctx); err != nil {
+		close(h.done)
 		return err
 	}
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
-	defer func() {
-		h.writer.drain(5 * time.Second)
-		stopWriter()
-		wg.Wait()
-	}()
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).
 		Str("service", serviceWord(h.service.Enabled)).Msg("hub ready")
+	h.loop(ctx)
+
+	// In this order: once the loop is gone nobody reads the inbox, so the
+	// stop signal goes first, and a caller or the writer waiting for room
+	// in the inbox gives up; then the writer stops; then, alone with the
+	// store, drain writes what is left.
+	close(h.done)
+	stopWriter()
+	wg.Wait()
+	h.writer.drain(drainTimeout)
+	return nil
+}
+
+// loop serves the inbox and the idle deadlines until ctx is done.
+func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed time.Time // the deadline timer is aimed at; zero: none
@@ -177,7 +203,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		armed = h.armIdleTimer(timer, armed)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case f := <-h.inbox:
 			f()
 		case <-timer.C:
@@ -240,38 +266,6 @@ func serviceWord(enabled bool) string {
 		return "enabled"
 	}
 	return "disabled"
-}
-
-// NewConnID returns a fresh connection id.
-func (h *Hub) NewConnID() ConnID { return ConnID(h.nextID.Add(1)) }
-
-// ConnInfo is who a new connection is.
-type ConnInfo struct {
-	ID        ConnID
-	User      string
-	Admin     bool
-	RequestID string // the hello's id, echoed in welcome
-	// Count is the workspace's connection count with this one, when a
-	// backplane counts every node's; 0: unknown, the hub's own estimate.
-	Count int
-}
-
-// Connect registers a connection; the hub answers through sink with a
-// Welcome, or closes it. It returns false if the hub has stopped.
-func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
-	return h.post(func() { h.connect(info, sink) })
-}
-
-// Disconnect forgets a connection. It returns false if the hub has stopped.
-func (h *Hub) Disconnect(id ConnID) bool {
-	return h.post(func() { h.disconnect(id) })
-}
-
-// Do runs one command of a connection; the hub answers through the
-// connection's sink with a Reply echoing requestID. It returns false if the
-// hub has stopped.
-func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
-	return h.post(func() { h.do(id, requestID, cmd) })
 }
 
 // idleHeap orders connections by the time they go idle.

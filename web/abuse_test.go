@@ -39,7 +39,7 @@ func TestFloodIsAnsweredBeforeThe4008(t *testing.T) {
 		}
 		c.SendRaw([]byte(b.String()))
 	}
-	if code := c.Closed(); code != codeRateLimited {
+	if code := c.Closed(); code != 4008 {
 		t.Fatalf("close = %d, want 4008", code)
 	}
 	replies := map[string]int{}
@@ -76,7 +76,7 @@ func TestBinaryFrames(t *testing.T) {
 	if f := c.Next("error"); f.Code != wire.CodeUnauthorized || !strings.Contains(f.Message, "text frame") {
 		t.Errorf("binary hello: %+v", f)
 	}
-	if code := c.Closed(); code != codeUnauthorized {
+	if code := c.Closed(); code != 4001 {
 		t.Errorf("binary hello: close %d, want 4001", code)
 	}
 
@@ -207,7 +207,7 @@ func (n *node) signInFails(t *testing.T, src *net.TCPAddr) *websocket.Conn {
 	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","token":"forged"}`))
 	for {
 		if _, _, err := ws.Read(ctx); err != nil {
-			if code := websocket.CloseStatus(err); code != codeUnauthorized {
+			if code := websocket.CloseStatus(err); code != 4001 {
 				t.Fatalf("bad hello: %v, want 4001", err)
 			}
 			return ws

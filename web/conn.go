@@ -15,22 +15,10 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
-// closeGrace is how long a close handshake may take before the connection
-// is dropped.
-const closeGrace = time.Second
-
 // answerWait bounds how long a connection closed for abuse waits for the
 // hub's replies to the commands it read before the decision (a store write
 // takes at most 3 s) before it closes anyway.
 const answerWait = 5 * time.Second
-
-// Close codes of the protocol beyond RFC 6455's.
-const (
-	codeUnauthorized = websocket.StatusCode(4001)
-	codeAuthTimeout  = websocket.StatusCode(4002)
-	codeRateLimited  = websocket.StatusCode(4008)
-	codeTooSlow      = websocket.StatusCode(4009)
-)
 
 // conn is one authenticated WebSocket connection: its read loop, its
 // outbox (the hub.Sink) and its heartbeat.
@@ -53,8 +41,9 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext *closing // close once the queue is written and nothing is in flight
-	inflight  int      // commands given to the hub and not yet answered
+	closeNext closeReason   // close once the queue is written and nothing is in flight; 0: none
+	closeDone chan struct{} // closed by that close, when someone waits for it
+	inflight  int           // commands given to the hub and not yet answered
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -115,18 +104,11 @@ func (c *conn) enqueueLocked(o outgoing) {
 		return
 	}
 	if len(c.queue) >= c.srv.cfg.MaxQueued {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 		return
 	}
 	c.queue = append(c.queue, o)
 	c.schedule(true)
-}
-
-// closing is a close to do once what is queued is written.
-type closing struct {
-	code           websocket.StatusCode
-	reason, metric string
-	done           chan struct{} // closed by the close, when set
 }
 
 // Close closes the connection for the hub: at once when the server stops,
@@ -136,12 +118,12 @@ func (c *conn) Close(r hub.CloseReason) {
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeNext = &closing{code: websocket.StatusPolicyViolation, reason: "too many connections for this user", metric: "too_many_conns"}
+		c.closeNext = closeTooManyConns
 		if !c.writing {
 			c.startFlush()
 		}
 	default:
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 	}
 }
 
@@ -194,8 +176,8 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if next := c.closeNext; next != nil && c.inflight == 0 {
-				c.closeLocked(next.code, next.reason, next.metric)
+			if c.closeNext != 0 && c.inflight == 0 {
+				c.closeLocked(c.closeNext)
 			}
 			c.mu.Unlock()
 			return
@@ -251,16 +233,16 @@ func (c *conn) write(b []byte) bool {
 	defer c.mu.Unlock()
 	c.writing = false
 	if errors.Is(err, context.DeadlineExceeded) {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 	} else {
-		c.closeLocked(websocket.StatusInternalError, "write failed", "write_error")
+		c.closeLocked(closeWriteError)
 	}
 	return false
 }
 
-// closeLocked closes the connection once, with code, in the background
-// (a close handshake may take seconds), and counts it. Holds c.mu.
-func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
+// closeLocked closes the connection once, for r, in the background (a close
+// handshake may take seconds), and counts it. Holds c.mu.
+func (c *conn) closeLocked(r closeReason) {
 	if c.closed {
 		return
 	}
@@ -269,11 +251,11 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
-	if next := c.closeNext; next != nil && next.done != nil {
-		close(next.done)
-		next.done = nil
+	if c.closeDone != nil {
+		close(c.closeDone)
+		c.closeDone = nil
 	}
-	c.srv.countClose(metric)
+	c.srv.countClose(r)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -281,7 +263,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 		// (too slow, or gone) is dropped after a grace period.
 		drop := time.AfterFunc(closeGrace, func() { c.ws.CloseNow() })
 		defer drop.Stop()
-		c.ws.Close(code, reason)
+		r.close(c.ws)
 	}()
 }
 
@@ -298,7 +280,7 @@ func (c *conn) beat() {
 		c.mu.Lock()
 		if !c.closed {
 			c.closed = true
-			c.srv.countClose("dead")
+			c.srv.countClose(closeDead)
 			// The peer is gone: no close handshake to wait for.
 			c.ws.CloseNow()
 		}
@@ -322,14 +304,14 @@ func (c *conn) beat() {
 }
 
 // serve runs the connection after a good hello, until it ends.
-func (c *conn) serve(ctx context.Context, helloID string, count int) {
+func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
-	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID, Count: count}, c) {
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 		c.mu.Unlock()
 		return
 	}
@@ -357,7 +339,7 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 				// too, before the close.
 				c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: the connection is closed")
 				s.abuse.note("rate_limited", c.source)
-				c.closeWhenAnswered(codeRateLimited, "rate limited", "rate_limited")
+				c.closeWhenAnswered(closeRateLimited)
 				return
 			}
 			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
@@ -372,13 +354,13 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 	}
 }
 
-// closeWhenAnswered closes the connection once every command read so far
-// is answered and the answers are written, or after answerWait, and
+// closeWhenAnswered closes the connection for r once every command read
+// so far is answered and the answers are written, or after answerWait, and
 // returns when it is closed.
-func (c *conn) closeWhenAnswered(code websocket.StatusCode, reason, metric string) {
+func (c *conn) closeWhenAnswered(r closeReason) {
 	done := make(chan struct{})
 	c.mu.Lock()
-	c.closeNext = &closing{code: code, reason: reason, metric: metric, done: done}
+	c.closeNext, c.closeDone = r, done
 	if !c.writing && !c.closed {
 		c.startFlush()
 	}
@@ -389,7 +371,7 @@ func (c *conn) closeWhenAnswered(code websocket.StatusCode, reason, metric strin
 	case <-done:
 	case <-t.C:
 		c.mu.Lock()
-		c.closeLocked(code, reason, metric)
+		c.closeLocked(r)
 		c.mu.Unlock()
 	}
 }
@@ -399,8 +381,7 @@ func (c *conn) handle(data []byte) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
 	if err != nil {
-		var we *wire.Error
-		errors.As(err, &we)
+		we := protocolError(err)
 		s.metrics.commands.WithLabelValues("invalid").Inc()
 		c.replyError(cmd.ID, we.Code, we.Message)
 		return
@@ -439,11 +420,11 @@ func (c *conn) readEnded(err error) {
 	c.closed = true
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
-		c.srv.countClose("too_big")
+		c.srv.countClose(closeTooBig)
 		c.srv.abuse.note("too_big", c.source)
 	case -1:
-		c.srv.countClose("gone")
+		c.srv.countClose(closeGone)
 	default:
-		c.srv.countClose("client")
+		c.srv.countClose(closeByClient)
 	}
 }

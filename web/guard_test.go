@@ -263,7 +263,7 @@ func TestShortHelloUnderPressure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	_, _, err = ws.Read(ctx)
-	if code := websocket.CloseStatus(err); code != codeAuthTimeout {
+	if code := websocket.CloseStatus(err); code != 4002 {
 		t.Errorf("silent socket under pressure: %v, want 4002", err)
 	}
 }

@@ -226,7 +226,6 @@ func run(args []string, stderr io.Writer) error {
 		wcfg.MaxPendingPerSource = -1
 	}
 	if node != nil {
-		wcfg.Counter = node
 		wcfg.Node = cfg.nodeName
 	}
 	srv := web.New(wcfg)

@@ -66,7 +66,7 @@ type Command struct {
 	Presence string `json:"presence,omitempty"`
 	Query    string `json:"query,omitempty"`
 	Offset   int    `json:"offset,omitempty"`
-	Limit    int    `json:"limit,omitempty"`
+	Limit    *int   `json:"limit,omitempty"` // nil: omitted, DefPageLimit after Decode
 
 	ResetPeak bool `json:"reset_peak,omitempty"` // admin.stats: reset the recorded peak first
 }
@@ -174,10 +174,11 @@ func (c *Command) validate() error {
 		if c.Offset < 0 {
 			return Errorf(CodeBadRequest, "offset must not be negative")
 		}
-		if c.Limit == 0 {
-			c.Limit = DefPageLimit
+		if c.Limit == nil {
+			def := DefPageLimit
+			c.Limit = &def
 		}
-		if c.Limit < 1 || c.Limit > MaxPageLimit {
+		if *c.Limit < 1 || *c.Limit > MaxPageLimit {
 			return Errorf(CodeBadRequest, "limit must be 1..%d", MaxPageLimit)
 		}
 	case TypeAdminCreate:
