@@ -119,7 +119,7 @@ func (h *Hub) disconnect(id ConnID, n int, known bool) {
 	h.unsubscribeAll(c)
 	if !u.live().Live() {
 		u.rec.LastSeen = now
-		h.writer.putUser(u.rec)
+		h.writer.putUser(u.rec, nil)
 	}
 	h.changed(u, false, now)
 	h.countFell()

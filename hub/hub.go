@@ -246,7 +246,7 @@ func (h *Hub) load(ctx context.Context) error {
 		u.rec = rec
 		u.since = rec.LastSeen
 		if h.follow(u) {
-			h.writer.putUser(u.rec)
+			h.writer.putUser(u.rec, nil)
 		}
 	}
 	if h.service, err = st.Service(ctx); err != nil {
