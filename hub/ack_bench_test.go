@@ -31,11 +31,12 @@ func replyTo(ch chan *Reply, m Message) {
 	}
 }
 
-// BenchmarkSetStatusAcked is set_status as clients see it: 64 connections,
-// each sending its next set_status when the ok of the last one is back, on
-// a real store. It reports the commands acknowledged per second and the
-// reply latency (from Do to the reply reaching the sink). With
-// PRESENCE_TEST_REDIS set it runs on Redis too.
+// BenchmarkSetStatusAcked is set_status as clients see it: 1 or 64
+// connections, each sending its next set_status when the ok of the last
+// one is back, on a real store. It reports the commands acknowledged per
+// second and the reply latency (from Do to the reply reaching the sink).
+// One connection shows the cost of one write; 64, what group commit makes
+// of it. With PRESENCE_TEST_REDIS set it runs on Redis too.
 func BenchmarkSetStatusAcked(b *testing.B) {
 	stores := map[string]func(b *testing.B) store.Store{
 		"bolt": func(b *testing.B) store.Store {
@@ -60,12 +61,13 @@ func BenchmarkSetStatusAcked(b *testing.B) {
 		if !ok {
 			continue
 		}
-		b.Run(name, func(b *testing.B) { benchSetStatusAcked(b, open(b)) })
+		for _, conns := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/conns=%d", name, conns), func(b *testing.B) { benchSetStatusAcked(b, open(b), conns) })
+		}
 	}
 }
 
-func benchSetStatusAcked(b *testing.B, st store.Store) {
-	const conns = 64
+func benchSetStatusAcked(b *testing.B, st store.Store, conns int) {
 	defer st.Close()
 	h := New(Config{Store: st, Edition: Enterprise})
 	ctx, cancel := context.WithCancel(context.Background())
