@@ -24,9 +24,11 @@ import (
 
 // TestFloodIsAnsweredBeforeThe4008 is issue 18's 141 pings at once, with
 // commands for the hub among them: every frame read before the close gets
-// exactly one reply, then the close is 4008.
+// exactly one reply, then the close is 4008. The default burst of 40 and
+// 100 refusals, with a slow refill so that a slow machine sending them
+// still trips the close.
 func TestFloodIsAnsweredBeforeThe4008(t *testing.T) {
-	n := startNode(t, options{})
+	n := startNode(t, options{web: Config{RateLimit: 0.1, RateBurst: 40}})
 	c := n.connect(t, "alice", false)
 	var b strings.Builder
 	const frames = 141

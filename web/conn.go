@@ -118,7 +118,8 @@ func (c *conn) Close(r hub.CloseReason) {
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeNext = closeTooManyConns
+		// Refused at connect: the hub answers none of its commands.
+		c.closeNext, c.inflight = closeTooManyConns, 0
 		if !c.writing {
 			c.startFlush()
 		}
@@ -394,8 +395,15 @@ func (c *conn) handle(data []byte) {
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
 	default:
 		c.mu.Lock()
-		c.inflight++
+		refused := c.closeNext == closeTooManyConns
+		if !refused {
+			c.inflight++
+		}
 		c.mu.Unlock()
+		if refused {
+			c.replyError(cmd.ID, wire.CodeOverLimit, "this connection was refused: the user has the most connections allowed")
+			return
+		}
 		if !s.cfg.Hub.Do(c.id, cmd.ID, command(cmd)) {
 			c.mu.Lock()
 			c.inflight-- // the hub has stopped: no answer comes
