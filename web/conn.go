@@ -44,6 +44,8 @@ type conn struct {
 	closeNext closeReason   // close once the queue is written and nothing is in flight; 0: none
 	closeDone chan struct{} // closed by that close, when someone waits for it
 	inflight  int           // commands given to the hub and not yet answered
+	expires   time.Time     // when the token ends the session; zero: never
+	expiry    *time.Timer   // aimed at expires
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -317,6 +319,10 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		return
 	}
 	defer s.cfg.Hub.Disconnect(c.id)
+	c.mu.Lock()
+	c.setExpiry(c.ident.Expires)
+	c.mu.Unlock()
+	defer c.stopExpiry()
 
 	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
 	var refused int
@@ -393,6 +399,8 @@ func (c *conn) handle(data []byte) {
 		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
 	case wire.TypeHello:
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+	case wire.TypeRefresh:
+		c.refresh(cmd)
 	default:
 		c.mu.Lock()
 		refused := c.closeNext == closeTooManyConns

@@ -42,6 +42,7 @@ const (
 	TypeAdminUpdate     = "admin.statuses.update"
 	TypeAdminDelete     = "admin.statuses.delete"
 	TypeAdminSettings   = "admin.settings"
+	TypeRefresh         = "refresh" // wave 2: a newer token for the same session
 )
 
 // Command is any client frame: the union of every command's fields. Decode
@@ -134,6 +135,10 @@ func (c *Command) validate() error {
 	case TypeHello:
 		if c.Token == "" {
 			return Errorf(CodeBadRequest, "hello needs a token")
+		}
+	case TypeRefresh:
+		if c.Token == "" {
+			return Errorf(CodeBadRequest, "refresh needs a token")
 		}
 	case TypePing, TypeActivity, TypeIdle, TypeAdminStats:
 	case TypeSetStatus:
