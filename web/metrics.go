@@ -43,7 +43,7 @@ func newMetrics(h *hub.Hub, node string) *metrics {
 			Name: "presence_slow_consumer_kicks_total", Help: "Connections closed with 4009 because they did not read their updates.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused before accept, by reason.",
+			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused by the handshake (bad origin, not a WebSocket request), by reason; refusals at accept are in presence_connections_refused_total.",
 		}, []string{"reason"}),
 		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "presence_connections_refused_total", Help: "TCP connections refused at accept (answered 503), by reason: capacity, pending, per_source.",
