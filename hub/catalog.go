@@ -97,7 +97,7 @@ func (h *Hub) followCatalog(id string, persist bool) {
 	for _, u := range h.users {
 		if u.rec.Custom == id && h.follow(u) {
 			if persist {
-				h.writer.putUser(u.rec)
+				h.writer.putUser(u.rec, nil)
 			}
 			h.changed(u, true, now)
 		}

@@ -85,6 +85,32 @@ func (UpdateStatus) command()    {}
 func (DeleteStatus) command()    {}
 func (AdminSettings) command()   {}
 
+// answer sends c the reply to its command number seq, after the replies to
+// its earlier commands: a reply that waits for the store holds back those
+// of later commands that did not. Most replies find nothing waiting and go
+// at once.
+func (h *Hub) answer(c *conn, seq uint64, rep *Reply) {
+	if len(c.held) == 0 && seq == c.answered {
+		c.answered++
+		c.sink.Send(rep)
+		return
+	}
+	i := int(seq - c.answered)
+	if i >= len(c.held) {
+		c.held = append(c.held, make([]*Reply, i+1-len(c.held))...)
+	}
+	c.held[i] = rep
+	for len(c.held) > 0 && c.held[0] != nil {
+		c.sink.Send(c.held[0])
+		c.held[0] = nil
+		c.held = c.held[1:]
+		c.answered++
+	}
+	if len(c.held) == 0 {
+		c.held = nil // let go of the array
+	}
+}
+
 // adminOnly reports whether cmd needs the admin role.
 func adminOnly(cmd Command) bool {
 	switch cmd.(type) {
@@ -106,14 +132,18 @@ type reply func(result Result, err *Error)
 
 // do runs one command of connection id: the dispatch, one call per command.
 // Handlers that answer at once return their answer; those that write to the
-// store first (see commit) answer through r once the write is done.
+// store first (see commit, ackSaved) answer through r once the write is
+// done. Either way the connection gets its replies in the order of its
+// commands (see answer).
 func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	c := h.conns[id]
 	if c == nil {
 		return // the connection is gone: nobody to answer
 	}
+	seq := c.asked
+	c.asked++
 	r := reply(func(result Result, err *Error) {
-		c.sink.Send(&Reply{RequestID: reqID, Result: result, Err: err})
+		h.answer(c, seq, &Reply{RequestID: reqID, Result: result, Err: err})
 	})
 	if adminOnly(cmd) && !c.admin {
 		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
@@ -126,11 +156,11 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	case Idle:
 		r(h.goIdle(c, now))
 	case SetStatus:
-		r(h.setStatus(c.user, cmd, now))
+		h.setStatus(c.user, cmd, now, r)
 	case SetCustomStatus:
-		r(h.setCustomStatus(c.user, cmd, now))
+		h.setCustomStatus(c.user, cmd, now, r)
 	case SetPrefs:
-		r(h.setPrefs(c.user, cmd))
+		h.setPrefs(c.user, cmd, r)
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:

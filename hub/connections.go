@@ -70,6 +70,7 @@ func (h *Hub) connect(info ConnInfo, sink Sink, n int, known bool) {
 		sink.Send(&Reply{RequestID: info.RequestID, Err: errorf(CodeOverLimit,
 			"%s already has %d connections, the most one user may have", info.User, len(u.conns))})
 		sink.Close(CloseTooManyConns)
+		h.userLimitNotice(u, now)
 		return
 	}
 	c := &conn{id: info.ID, user: u, admin: info.Admin, sink: sink, lastActive: now, heapIndex: -1}
@@ -118,7 +119,7 @@ func (h *Hub) disconnect(id ConnID, n int, known bool) {
 	h.unsubscribeAll(c)
 	if !u.live().Live() {
 		u.rec.LastSeen = now
-		h.writer.putUser(u.rec)
+		h.writer.putUser(u.rec, nil)
 	}
 	h.changed(u, false, now)
 	h.countFell()

@@ -161,8 +161,8 @@ type Notice struct {
 	Level       NoticeLevel
 	Code        string
 	Message     string
-	Connections int
-	Limit       int
+	Connections int // the workspace's; for user_connection_limit, the user's
+	Limit       int // the workspace's; for user_connection_limit, the user's cap
 }
 
 // NoticeLevel is how urgent a notice is.

@@ -156,6 +156,15 @@ func (m *memStore) PutUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
+func (m *memStore) PutUsers(ctx context.Context, us []store.User) error {
+	for _, u := range us {
+		if err := m.PutUser(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *memStore) user(id string) (store.User, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

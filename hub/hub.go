@@ -34,10 +34,14 @@ const (
 	// before it reads away: long enough for a read or a call, short
 	// enough that away means away.
 	DefaultIdleLimit = 5 * time.Minute
-	// DefaultMaxConnsPerUser is above FreeLimit, so that on the free
-	// edition the workspace limit trips first, and it still stops one
-	// token from exhausting a node.
-	DefaultMaxConnsPerUser = 250
+	// DefaultFreeConnsPerUser caps one user's connections on a node of the
+	// free edition, well below the workspace's limit: one runaway client
+	// (a reconnect loop, a script opening tabs) is refused alone instead of
+	// turning presence off for everyone.
+	DefaultFreeConnsPerUser = 20
+	// DefaultEnterpriseConnsPerUser stops one token from exhausting a
+	// node, where no workspace limit trips.
+	DefaultEnterpriseConnsPerUser = 250
 	// DefaultMaxSubscriptions bounds the memory one connection's
 	// subscriptions take (a subscription to all counts as one).
 	DefaultMaxSubscriptions = 5000
@@ -67,8 +71,12 @@ type Config struct {
 	// over the limit an admin saved, until an admin sets one again.
 	// Default: false, the saved limit wins.
 	IdleLimitExplicit bool
-	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices). Default: DefaultMaxConnsPerUser.
+	// MaxConnsPerUser caps one user's concurrent connections on this node
+	// (tabs and devices): past it a connection is refused with over_limit
+	// and admins get a notice naming the user. Refused connections do not
+	// count towards the workspace limit. Default:
+	// DefaultFreeConnsPerUser on the free edition,
+	// DefaultEnterpriseConnsPerUser on enterprise.
 	MaxConnsPerUser int
 	// MaxSubscriptions caps the users one connection subscribes to by id.
 	// Default: DefaultMaxSubscriptions.
@@ -124,7 +132,10 @@ func New(cfg Config) *Hub {
 		cfg.IdleLimit = DefaultIdleLimit
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
+		cfg.MaxConnsPerUser = DefaultFreeConnsPerUser
+		if cfg.Edition == Enterprise {
+			cfg.MaxConnsPerUser = DefaultEnterpriseConnsPerUser
+		}
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = DefaultMaxSubscriptions
@@ -240,7 +251,7 @@ func (h *Hub) load(ctx context.Context) error {
 		u.rec = rec
 		u.since = rec.LastSeen
 		if h.follow(u) {
-			h.writer.putUser(u.rec)
+			h.writer.putUser(u.rec, nil)
 		}
 	}
 	if h.service, err = st.Service(ctx); err != nil {

@@ -107,6 +107,25 @@ func (h *Hub) countFell() {
 	}
 }
 
+// userLimitNoticeEvery is how often admins are told, at most, that one
+// user's connections are being refused: a client in a reconnect loop is
+// refused many times a second.
+const userLimitNoticeEvery = time.Minute
+
+// userLimitNotice tells admins that a connection of u was refused for
+// u's cap, unless they were told of u within userLimitNoticeEvery.
+func (h *Hub) userLimitNotice(u *user, now time.Time) {
+	if !u.limitToldAt.IsZero() && now.Sub(u.limitToldAt) < userLimitNoticeEvery {
+		return
+	}
+	u.limitToldAt = now
+	limit := h.cfg.MaxConnsPerUser
+	h.notify(&Notice{Level: LevelWarning, Code: "user_connection_limit",
+		Message: fmt.Sprintf("Connections of %s are being refused: %s already has %d open, the most one user may have. A client stuck in a reconnect loop, or too many tabs and devices? Presence goes on for everyone else.",
+			u.id, u.id, len(u.conns)),
+		Connections: len(u.conns), Limit: limit})
+}
+
 func errOverLimit(n, limit int) *Error {
 	return errorf(CodeOverLimit,
 		"the workspace has %d connections and the free edition allows %d: presence can be turned on once fewer than %d are open",

@@ -21,6 +21,12 @@ type conn struct {
 	heapIndex  int       // index in the idle heap, -1 when not in it
 	subs       []string  // users subscribed to by id, sorted
 	subAll     bool
+
+	// Replies in command order: asked numbers the commands, answered is
+	// the number of the first one not yet answered, and held the replies
+	// from it on (nil: not yet answered) while one of them waits.
+	asked, answered uint64
+	held            []*Reply
 }
 
 // user is everything the hub knows of one user. Users stay in memory once
@@ -35,6 +41,8 @@ type user struct {
 
 	remote    map[string]presence.Conns // other nodes' connections, by node
 	published presence.Conns            // local connections last told to other nodes
+
+	limitToldAt time.Time // when admins were last told u's connections are refused
 }
 
 // user returns the user with id, creating it in its default state.

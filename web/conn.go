@@ -15,6 +15,11 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
+// answerWait bounds how long a connection closed for abuse waits for the
+// replies to the commands it read before the decision (a store write takes
+// at most 3 s) before it closes anyway.
+const answerWait = 5 * time.Second
+
 // conn is one authenticated WebSocket connection: its read loop, its
 // outbox (the hub.Sink) and its heartbeat.
 type conn struct {
@@ -23,6 +28,7 @@ type conn struct {
 	id      hub.ConnID
 	ident   identity
 	session string
+	source  string // the client's address, for the abuse log
 
 	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
 	heartbeat *time.Timer
@@ -35,12 +41,13 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext closeReason // close once the queue is written; 0: none
-	expires   time.Time   // when the token ends the session; zero: never
-	expiry    *time.Timer // aimed at expires
-	slots     []*slot     // frames waiting for their replies, in order (order.go)
-	nextSeq   uint64      // the next frame's slot
-	welcomed  bool        // the hub has answered the hello
+	closeNext closeReason   // close once the queue is written and every slot answered; 0: none
+	closeDone chan struct{} // closed by that close, when someone waits for it
+	expires   time.Time     // when the token ends the session; zero: never
+	expiry    *time.Timer   // aimed at expires
+	slots     []*slot       // frames waiting for their replies, in order (order.go)
+	nextSeq   uint64        // the next frame's slot
+	welcomed  bool          // the hub has answered the hello
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -167,7 +174,7 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if c.closeNext != 0 {
+			if c.closeNext != 0 && len(c.slots) == 0 {
 				c.closeLocked(c.closeNext)
 			}
 			c.mu.Unlock()
@@ -242,6 +249,10 @@ func (c *conn) closeLocked(r closeReason) {
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
+	if c.closeDone != nil {
+		close(c.closeDone)
+		c.closeDone = nil
+	}
 	c.srv.countClose(r)
 	c.wg.Add(1)
 	go func() {
@@ -315,7 +326,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 	var refused int
 	var windowStart time.Time
 	for {
-		_, data, err := c.ws.Read(ctx)
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			c.readEnded(err)
 			return
@@ -327,22 +338,58 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 				windowStart, refused = now, 0
 			}
 			refused++
-			if refused > s.cfg.AbuseRefusals {
-				c.mu.Lock()
-				c.closeLocked(closeRateLimited)
-				c.mu.Unlock()
-				return
-			}
 			cmd, _ := wire.Decode(data)
 			c.mu.Lock()
 			seq, ok := c.open(cmd.ID, "", now)
 			c.mu.Unlock()
+			if refused > s.cfg.AbuseRefusals {
+				// Every frame read so far gets its answer, this one
+				// too, before the close.
+				if ok {
+					c.replyError(seq, wire.CodeRateLimited, "too many commands: the connection is closed")
+				}
+				s.abuse.note("rate_limited", c.source)
+				c.closeWhenAnswered(closeRateLimited)
+				return
+			}
 			if ok {
 				c.replyError(seq, wire.CodeRateLimited, "too many commands: slow down")
 			}
 			continue
 		}
+		if typ != websocket.MessageText {
+			s.metrics.commands.WithLabelValues("binary").Inc()
+			c.mu.Lock()
+			seq, ok := c.open("", "", now)
+			c.mu.Unlock()
+			if ok {
+				c.replyError(seq, wire.CodeBadRequest, "binary frames are not part of the protocol: send each command as JSON in a text frame")
+			}
+			continue
+		}
 		c.handle(data, now)
+	}
+}
+
+// closeWhenAnswered closes the connection for r once every frame read so
+// far is answered and the answers are written, or after answerWait, and
+// returns when it is closed.
+func (c *conn) closeWhenAnswered(r closeReason) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.closeNext, c.closeDone = r, done
+	if !c.writing && !c.closed {
+		c.startFlush()
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(answerWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.mu.Lock()
+		c.closeLocked(r)
+		c.mu.Unlock()
 	}
 }
 
@@ -374,7 +421,16 @@ func (c *conn) handle(data []byte, began time.Time) {
 	case wire.TypeRefresh:
 		c.refresh(seq, cmd)
 	default:
-		s.cfg.Hub.Do(c.id, slotID(seq), command(cmd))
+		c.mu.Lock()
+		refused := c.closeNext == closeTooManyConns
+		c.mu.Unlock()
+		if refused {
+			c.replyError(seq, wire.CodeOverLimit, "this connection was refused: the user has the most connections allowed")
+			return
+		}
+		if !s.cfg.Hub.Do(c.id, slotID(seq), command(cmd)) {
+			c.replyError(seq, wire.CodeUnavailable, "the server is shutting down")
+		}
 	}
 }
 
@@ -394,6 +450,7 @@ func (c *conn) readEnded(err error) {
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
 		c.srv.countClose(closeTooBig)
+		c.srv.abuse.note("too_big", c.source)
 	case -1:
 		c.srv.countClose(closeGone)
 	default:

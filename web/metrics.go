@@ -31,6 +31,8 @@ type Metrics struct {
 	fanoutFrames  prometheus.Counter
 	slowConsumers prometheus.Counter
 	refused       *prometheus.CounterVec
+	connsRefused  *prometheus.CounterVec
+	idleClosed    prometheus.Counter
 }
 
 // ClusterCounts are a backplane's counters since it started.
@@ -84,8 +86,14 @@ func NewMetrics(node string) *Metrics {
 			Name: "presence_slow_consumer_kicks_total", Help: "Connections closed with 4009 because they did not read their updates.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused before accept, by reason.",
+			Name: "presence_upgrades_refused_total", Help: "WebSocket upgrades refused by the handshake (bad origin, not a WebSocket request), by reason; refusals at accept are in presence_connections_refused_total.",
 		}, []string{"reason"}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presence_connections_refused_total", Help: "TCP connections refused at accept (answered 503), by reason: capacity, pending, per_source.",
+		}, []string{"reason"}),
+		idleClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presence_idle_http_closed_total", Help: "Idle keep-alive HTTP connections closed to make room under pressure.",
+		}),
 	}
 }
 
@@ -109,7 +117,7 @@ func (m *Metrics) Registerer() prometheus.Registerer { return m.registerer }
 func (m *Metrics) register(h *hub.Hub, cluster ClusterCounts) {
 	reg := m.registerer
 	reg.MustRegister(m.commands, m.commandTime, m.httpTime, m.storeTime, m.storeErrors,
-		m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused,
+		m.errors, m.closes, m.fanoutFrames, m.slowConsumers, m.refused, m.connsRefused, m.idleClosed,
 		hubCollector{h}, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cluster != nil {

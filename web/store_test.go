@@ -32,6 +32,13 @@ func (f *flakyStore) PutUser(ctx context.Context, u store.User) error {
 	return f.Store.PutUser(ctx, u)
 }
 
+func (f *flakyStore) PutUsers(ctx context.Context, us []store.User) error {
+	if f.down.Load() {
+		return errUnreachable
+	}
+	return f.Store.PutUsers(ctx, us)
+}
+
 func (f *flakyStore) Ping(ctx context.Context) error {
 	if f.down.Load() {
 		return errUnreachable
@@ -55,10 +62,11 @@ func TestReadyzReportsStoreHealth(t *testing.T) {
 		}})
 	c := n.connect(t, "alice", false)
 	flaky.down.Store(true)
-	// The hub learns of the outage when a write fails; until then a change
-	// is accepted (and kept for later). Each reply is an event to wait on.
-	c.OK(map[string]any{"type": "set_status", "status": "busy"})
-	c.UntilReply(map[string]any{"type": "set_status", "status": "away"}, "unavailable")
+	// The hub learns of the outage when a write fails: that change is
+	// answered unavailable too, since ok means saved (it is kept and
+	// retried). Each reply is an event to wait on.
+	c.Fail(map[string]any{"type": "set_status", "status": "busy"}, "unavailable")
+	c.Fail(map[string]any{"type": "set_status", "status": "away"}, "unavailable")
 	if code, body := httpGet(t, n.url+"/readyz"); code != 503 || !strings.Contains(body, "store") {
 		t.Errorf("/readyz while the store is down = %d %q", code, body)
 	}

@@ -61,6 +61,8 @@ type config struct {
 	// idleLimitGiven: -idle-limit came from the command line or the
 	// environment, and wins over a setting an admin saved.
 	idleLimitGiven bool
+	connsPerUser   int
+	pendingPerSrc  int
 }
 
 func main() {
@@ -103,6 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	})
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.checkConfig, "check-config", false, "check flags, environment and the store's reachability, then exit 0 (valid) or 1")
+	fs.IntVar(&cfg.connsPerUser, "max-conns-per-user", 0, "one user's connections on this node, past which they are refused (default: 20 free, 250 enterprise)")
+	fs.IntVar(&cfg.pendingPerSrc, "max-pending-per-source", 64, "connections not signed in yet from one address (0: no cap; raise it behind a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -124,6 +128,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-idle-limit must be %v..%v, as in admin.settings, not %v", minIdle, maxIdle, cfg.idleLimit)
 	case cfg.heartbeat < 100*time.Millisecond:
 		return cfg, errors.New("-heartbeat must be 100ms or more")
+	case cfg.connsPerUser < 0:
+		return cfg, errors.New("-max-conns-per-user must be 0 (the default) or more")
+	case cfg.pendingPerSrc < 0:
+		return cfg, errors.New("-max-pending-per-source must be 0 (no cap) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.redis != "" && !strings.Contains(cfg.redis, "://"):
@@ -256,6 +264,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 		IdleLimitExplicit: cfg.idleLimitGiven,
 	}
+	hcfg.MaxConnsPerUser = cfg.connsPerUser
 	var node *cluster.Node
 	if rdb != nil {
 		// With Redis, this process is a node of a cluster (of one, maybe).
@@ -282,6 +291,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Heartbeat:      cfg.heartbeat,
 		MaxConns:       maxConns,
 		Metrics:        metrics,
+		Addr:           cfg.addr,
+	}
+	if wcfg.MaxPendingPerSource = cfg.pendingPerSrc; cfg.pendingPerSrc == 0 {
+		wcfg.MaxPendingPerSource = -1
 	}
 	if node != nil {
 		wcfg.Cluster = node

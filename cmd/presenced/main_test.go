@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/presenced/presenced/internal/testproc"
+	"github.com/presenced/presenced/internal/wstest"
 )
 
 var binary string
@@ -101,6 +103,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-connection-limit", "500"}, "", "never raise it"},
 		{[]string{"-dev", "-idle-limit", "10ms"}, "", "-idle-limit"},
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
+		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
+		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)
@@ -120,5 +124,36 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 	line := testproc.Start(t, cmd).WaitOutput(t, "presenced listening", 10*time.Second)
 	if !strings.Contains(line, "enterprise") {
 		t.Errorf("listening line %q does not say enterprise", line)
+	}
+}
+
+// TestHardeningFlags: -max-conns-per-user reaches the hub, and the binary
+// refuses a Host that is not one it goes by.
+func TestHardeningFlags(t *testing.T) {
+	_, addr := start(t, "-dev", "-data", t.TempDir(), "-max-conns-per-user", "1")
+	connectAs(t, addr, "alice", false)
+	url := "http://" + addr + "/dev/token?user=alice"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	c := wstest.Dial(t, "ws://"+addr+"/ws", 10*time.Second)
+	c.Send(map[string]any{"type": "hello", "id": "h", "token": tok.Token})
+	if f := c.Next("error"); f.Code != "over_limit" {
+		t.Errorf("alice's second connection with -max-conns-per-user 1: %+v, want over_limit", f)
+	}
+
+	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	req.Host = "rebound.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("Host rebound.example: %d, want 421", resp.StatusCode)
 	}
 }

@@ -249,6 +249,20 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	})
 }
 
+// PutUsers stores every user of us in one transaction: one commit, one
+// fsync for them all.
+func (s *Store) PutUsers(ctx context.Context, us []store.User) error {
+	return s.update(ctx, "put users", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		for _, u := range us {
+			if err := putJSON(b, []byte(u.ID), encodeUser(u)); err != nil {
+				return fmt.Errorf("user %q: %w", u.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Service returns the service state, Service{Enabled: true} if never written.
 func (s *Store) Service(ctx context.Context) (store.Service, error) {
 	svc := store.Service{Enabled: true}

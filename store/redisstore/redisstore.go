@@ -356,24 +356,34 @@ func (s *Store) User(ctx context.Context, id string) (store.User, error) {
 // PutUser stores u, replacing any earlier state of u.ID, in one MULTI/EXEC
 // so that no reader sees the hash without its set member or half written.
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
-	const op = "put user"
+	return s.PutUsers(ctx, []store.User{u})
+}
+
+// PutUsers stores every user of us in one MULTI/EXEC, one round trip.
+func (s *Store) PutUsers(ctx context.Context, us []store.User) error {
+	op := "put users"
+	if len(us) == 1 {
+		op = "put user"
+	}
 	if err := ctx.Err(); err != nil {
 		return wrap(op, err)
 	}
-	key := s.keys.user(u.ID)
 	_, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		// DEL first: a field an older version wrote must not outlive the
-		// replacement.
-		tx.Del(ctx, key)
-		tx.HSet(ctx, key,
-			"manual", u.Manual.String(),
-			"text", u.Text,
-			"custom", u.Custom,
-			"idle_limit", u.IdleLimit.String(),
-			"auto_away", formatBool(u.AutoAway),
-			"last_seen", store.FormatTime(u.LastSeen),
-		)
-		tx.SAdd(ctx, s.keys.users(), u.ID)
+		for _, u := range us {
+			key := s.keys.user(u.ID)
+			// DEL first: a field an older version wrote must not outlive
+			// the replacement.
+			tx.Del(ctx, key)
+			tx.HSet(ctx, key,
+				"manual", u.Manual.String(),
+				"text", u.Text,
+				"custom", u.Custom,
+				"idle_limit", u.IdleLimit.String(),
+				"auto_away", formatBool(u.AutoAway),
+				"last_seen", store.FormatTime(u.LastSeen),
+			)
+			tx.SAdd(ctx, s.keys.users(), u.ID)
+		}
 		return nil
 	})
 	if err != nil {

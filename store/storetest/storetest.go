@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsersEmpty", testUsersEmpty},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserReplace", testUserReplace},
+		{"PutUsers", testPutUsers},
 		{"UserNotFound", testUserNotFound},
 		{"ServiceDefault", testServiceDefault},
 		{"ServiceRoundTrip", testServiceRoundTrip},
@@ -397,6 +398,34 @@ func testUserReplace(t *testing.T, s store.Store) {
 	}
 }
 
+// testPutUsers: a batch stores each user as PutUser would, replacing
+// what was there, and an empty batch is a no-op.
+func testPutUsers(t *testing.T, s store.Store) {
+	mustPutUser(t, s, store.User{ID: "u-0", Manual: presence.Busy, Text: "old", Custom: "id-x", AutoAway: true})
+	var batch []store.User
+	for i := range 300 { // more than one chunk of any pipeline or page
+		batch = append(batch, store.User{ID: fmt.Sprintf("u-%d", i), Manual: presence.Away,
+			Text: fmt.Sprintf("text %d", i), IdleLimit: time.Duration(i+1) * time.Second,
+			LastSeen: time.Date(2026, 1, 2, 3, 4, 5, i, time.UTC)})
+	}
+	if err := s.PutUsers(t.Context(), batch); err != nil {
+		t.Fatalf("PutUsers: %v", err)
+	}
+	if err := s.PutUsers(t.Context(), nil); err != nil {
+		t.Fatalf("PutUsers(nil): %v", err)
+	}
+	for _, u := range []store.User{batch[0], batch[1], batch[299]} {
+		wantUser(t, s, u) // u-0's custom and auto_away are gone
+	}
+	all, err := s.Users(t.Context())
+	if err != nil {
+		t.Fatalf("Users: %v", err)
+	}
+	if len(all) != len(batch) {
+		t.Errorf("Users after a batch of %d = %d users", len(batch), len(all))
+	}
+}
+
 func testUserNotFound(t *testing.T, s store.Store) {
 	mustPutUser(t, s, store.NewUser("u-known"))
 	if _, err := s.User(t.Context(), "u-unknown"); !errors.Is(err, store.ErrNotFound) {
@@ -547,6 +576,7 @@ func calls(ctx context.Context, s store.Store) map[string]error {
 	_, errs["Users"] = s.Users(ctx)
 	_, errs["User"] = s.User(ctx, "u-a")
 	errs["PutUser"] = s.PutUser(ctx, store.NewUser("u-b"))
+	errs["PutUsers"] = s.PutUsers(ctx, []store.User{store.NewUser("u-b"), store.NewUser("u-c")})
 	_, errs["Service"] = s.Service(ctx)
 	errs["PutService"] = s.PutService(ctx, store.Service{Enabled: true})
 	_, errs["Peak"] = s.Peak(ctx)
