@@ -44,7 +44,7 @@ func command(c wire.Command) hub.Command {
 	case wire.TypeAdminService:
 		return hub.AdminService{Enabled: *c.Enabled}
 	case wire.TypeAdminList:
-		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: c.Limit}
+		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: *c.Limit}
 	case wire.TypeAdminCreate:
 		p, _ := presence.ParseStatus(c.Presence)
 		return hub.CreateStatus{Name: c.Name, Presence: p}

@@ -187,7 +187,11 @@ func runStatuses(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			switch op {
 			case "list":
-				return wire.Command{Type: wire.TypeAdminList, Query: *query, Offset: *offset, Limit: *limit}, nil
+				cmd := wire.Command{Type: wire.TypeAdminList, Query: *query, Offset: *offset}
+				if *limit != 0 {
+					cmd.Limit = limit
+				}
+				return cmd, nil
 			case "create":
 				if *name == "" || *presence == "" {
 					return wire.Command{}, errors.New("create needs -name and -presence")
