@@ -111,14 +111,14 @@ type Result struct {
 	ID   string `json:"id,omitempty"`
 	OK   bool   `json:"ok"`
 
-	Users    *[]Entry        `json:"users,omitempty"`    // subscribe, query
-	Self     *Self           `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
-	Prefs    *Prefs          `json:"prefs,omitempty"`    // set_prefs
-	Status   *CustomStatus   `json:"status,omitempty"`   // admin.statuses.create, update, delete
-	Items    any             `json:"items,omitempty"`    // *[]CustomStatus (admin.statuses.list) or *[]HistoryItem (history)
-	Total    *int            `json:"total,omitempty"`    // admin.statuses.list
-	Service  *Service        `json:"service,omitempty"`  // admin.service, admin.stats
-	Settings *Settings       `json:"settings,omitempty"` // admin.settings
+	Users    *[]Entry      `json:"users,omitempty"`    // subscribe, query
+	Self     *Self         `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
+	Prefs    *Prefs        `json:"prefs,omitempty"`    // set_prefs
+	Status   *CustomStatus `json:"status,omitempty"`   // admin.statuses.create, update, delete
+	Items    any           `json:"items,omitempty"`    // *[]CustomStatus (admin.statuses.list) or *[]HistoryItem (history)
+	Total    *int          `json:"total,omitempty"`    // admin.statuses.list
+	Service  *Service      `json:"service,omitempty"`  // admin.service, admin.stats
+	Settings *Settings     `json:"settings,omitempty"` // admin.settings
 	*Stats
 }
 
