@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,6 +55,13 @@ type Node struct {
 	dirty   bool // a publish failed: the others must resync from us
 	seq     uint64
 	lastSeq map[string]uint64 // by node: the last sequence number applied
+
+	// held is this node's connection count as the hub told it through
+	// AddConns, whether Redis heard each call or not. The heartbeat writes
+	// it back, repairing calls that failed; countMu keeps any AddConns
+	// from running while it does, so the write cannot undo one.
+	countMu sync.RWMutex
+	held    atomic.Int64
 }
 
 // New returns a node for cfg.
@@ -146,9 +154,12 @@ local total = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(v) end
 return total`)
 
-// Add adds delta to this node's connection count and returns the
-// workspace's (web.Counter).
-func (n *Node) Add(ctx context.Context, delta int) (int, error) {
+// AddConns adds delta to this node's connection count and returns the
+// workspace's (hub.Backplane).
+func (n *Node) AddConns(ctx context.Context, delta int) (int, error) {
+	n.countMu.RLock()
+	defer n.countMu.RUnlock()
+	n.held.Add(int64(delta))
 	v, err := addScript.Run(ctx, n.rdb, []string{n.keyCounts()}, n.cfg.ID, delta).Int()
 	if err != nil {
 		return 0, fmt.Errorf("cluster: count connections: %w", err)
@@ -268,7 +279,7 @@ func encodeEvent(m *message, ev hub.ClusterEvent) {
 		}
 		m.Users = append(m.Users, r)
 	case hub.CatalogChanged:
-		m.Cat = append(m.Cat, catalogMsg{Op: ev.Op, ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
+		m.Cat = append(m.Cat, catalogMsg{Op: string(ev.Op), ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
 	case hub.ServiceSwitched:
 		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
 	case hub.SettingsChanged:
@@ -320,7 +331,7 @@ func (n *Node) beat(ctx context.Context) error {
 	n.dirty = false
 	n.mu.Unlock()
 	if fresh || dirty {
-		if err := n.republish(ctx, users, local); err != nil {
+		if err := n.republish(ctx, users); err != nil {
 			n.mu.Lock()
 			n.dirty = true
 			n.mu.Unlock()
@@ -335,7 +346,7 @@ func (n *Node) beat(ctx context.Context) error {
 				return err
 			}
 		}
-	} else if err := n.rdb.HSet(ctx, n.keyCounts(), n.cfg.ID, local).Err(); err != nil {
+	} else if err := n.writeCount(ctx); err != nil {
 		return fmt.Errorf("refresh count: %w", err)
 	}
 	if err := n.sweep(ctx); err != nil {
@@ -349,8 +360,17 @@ func (n *Node) beat(ctx context.Context) error {
 	return nil
 }
 
+// writeCount writes this node's count to Redis, with no AddConns running.
+func (n *Node) writeCount(ctx context.Context) error {
+	n.countMu.Lock()
+	defer n.countMu.Unlock()
+	return n.rdb.HSet(ctx, n.keyCounts(), n.cfg.ID, n.held.Load()).Err()
+}
+
 // republish writes this node's whole state and asks every node to resync.
-func (n *Node) republish(ctx context.Context, users map[string]presence.Conns, local int) error {
+func (n *Node) republish(ctx context.Context, users map[string]presence.Conns) error {
+	n.countMu.Lock() // the count it writes must not undo an AddConns
+	defer n.countMu.Unlock()
 	n.mu.Lock()
 	n.seq++
 	seq := n.seq
@@ -362,7 +382,7 @@ func (n *Node) republish(ctx context.Context, users map[string]presence.Conns, l
 		for u, c := range users {
 			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
 		}
-		p.HSet(ctx, n.keyCounts(), n.cfg.ID, local)
+		p.HSet(ctx, n.keyCounts(), n.cfg.ID, n.held.Load())
 		p.Publish(ctx, n.channel(), b)
 		return nil
 	})
@@ -404,6 +424,8 @@ func (n *Node) sweep(ctx context.Context) error {
 	}
 	return nil
 }
+
+var _ hub.Backplane = (*Node)(nil)
 
 // Count returns the workspace's connection count (hub.Backplane).
 func (n *Node) Count(ctx context.Context) (int, error) { return n.total(ctx) }
@@ -504,7 +526,7 @@ func (n *Node) apply(m message) {
 	}
 	for _, c := range m.Cat {
 		p, _ := presence.ParseStatus(c.Presence)
-		n.h.Apply(hub.CatalogChanged{Op: c.Op, Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
+		n.h.Apply(hub.CatalogChanged{Op: hub.CatalogOp(c.Op), Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
 	}
 	if s := m.Svc; s != nil {
 		n.h.Apply(hub.ServiceSwitched{Service: store.Service{Enabled: s.Enabled, Reason: s.Reason, Since: time.UnixMilli(s.Since)}})

@@ -288,3 +288,23 @@ func TestRedisRestartRecovers(t *testing.T) {
 	bob.OK(map[string]any{"type": "set_status", "status": "busy"})
 	alice.Sees("bob", "busy")
 }
+
+// Right after a connection on one node trips the limit, admin.stats on
+// every node gives the workspace's connections and peak, not its own view.
+func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r, "-connection-limit", "3"), startNode(t, r, "-connection-limit", "3")
+	admin2 := n2.connect(t, "root2", true)
+	admin1 := n1.connect(t, "root1", true)
+	n1.connect(t, "u1", false)
+	over := n1.connect(t, "u2", false) // the 4th of 3
+	if s := over.Welcome.Service; s.State != "disabled" {
+		t.Fatalf("tripping welcome = %+v", s)
+	}
+	for name, admin := range map[string]*wstest.Client{"node 1": admin1, "node 2": admin2} {
+		st := admin.OK(map[string]any{"type": "admin.stats"})
+		if st.Connections != 4 || st.Peak != 4 {
+			t.Errorf("admin.stats on %s: connections %d, peak %d; want 4 and 4", name, st.Connections, st.Peak)
+		}
+	}
+}

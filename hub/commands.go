@@ -93,3 +93,65 @@ func adminOnly(cmd Command) bool {
 	}
 	return false
 }
+
+// Do runs one command of a connection; the hub answers through the
+// connection's sink with a Reply echoing requestID. It returns false if the
+// hub has stopped.
+func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
+	return h.post(func() { h.do(id, requestID, cmd) })
+}
+
+// reply answers one command of a connection.
+type reply func(result Result, err *Error)
+
+// do runs one command of connection id: the dispatch, one call per command.
+// Handlers that answer at once return their answer; those that write to the
+// store first (see commit) answer through r once the write is done.
+func (h *Hub) do(id ConnID, reqID string, cmd Command) {
+	c := h.conns[id]
+	if c == nil {
+		return // the connection is gone: nobody to answer
+	}
+	r := reply(func(result Result, err *Error) {
+		c.sink.Send(&Reply{RequestID: reqID, Result: result, Err: err})
+	})
+	if adminOnly(cmd) && !c.admin {
+		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
+		return
+	}
+	now := time.Now()
+	switch cmd := cmd.(type) {
+	case Activity:
+		r(h.activity(c, now))
+	case Idle:
+		r(h.goIdle(c, now))
+	case SetStatus:
+		r(h.setStatus(c.user, cmd, now))
+	case SetCustomStatus:
+		r(h.setCustomStatus(c.user, cmd, now))
+	case SetPrefs:
+		r(h.setPrefs(c.user, cmd))
+	case Subscribe:
+		r(h.subscribe(c, cmd, now))
+	case Unsubscribe:
+		r(h.unsubscribe(c, cmd))
+	case Query:
+		r(h.query(cmd, now))
+	case AdminStats:
+		h.adminStats(cmd, r)
+	case AdminService:
+		h.adminService(cmd, r)
+	case ListStatuses:
+		r(h.listStatuses(cmd))
+	case CreateStatus:
+		h.createStatus(cmd, r)
+	case UpdateStatus:
+		h.updateStatus(cmd, r)
+	case DeleteStatus:
+		h.deleteStatus(cmd, r)
+	case AdminSettings:
+		h.adminSettings(cmd, r)
+	default:
+		r(nil, errorf(CodeInternal, "the hub does not know %T", cmd))
+	}
+}

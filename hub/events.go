@@ -86,14 +86,18 @@ type Welcome struct {
 }
 
 // Reply answers one command: Err is set when it failed, else Result holds
-// what the command returns (see the Result types below), or nil.
+// what the command returns, or nil.
 type Reply struct {
 	RequestID string
 	Err       *Error
-	Result    any
+	Result    Result
 }
 
-// Result types a Reply may carry.
+// Result is what a command that succeeded returns: one of the types below,
+// and no other, since its method is unexported.
+type Result interface{ result() }
+
+// The results.
 type (
 	// Entries answers subscribe and query.
 	Entries []Entry
@@ -124,23 +128,52 @@ type (
 	SettingsResult struct{ IdleLimit time.Duration }
 )
 
+func (Entries) result()        {}
+func (SelfResult) result()     {}
+func (PrefsResult) result()    {}
+func (StatusResult) result()   {}
+func (StatusPage) result()     {}
+func (ServiceResult) result()  {}
+func (Stats) result()          {}
+func (SettingsResult) result() {}
+
 // ServiceChanged tells every connection that the service changed state.
 type ServiceChanged struct{ Service Service }
 
 // StatusesChanged tells every connection that the catalog changed.
 type StatusesChanged struct {
-	Op     string // "created", "updated" or "deleted"
+	Op     CatalogOp
 	Status status.Custom
 }
 
+// CatalogOp is what happened to a custom status.
+type CatalogOp string
+
+// Catalog ops, as the protocol names them.
+const (
+	OpCreated CatalogOp = "created"
+	OpUpdated CatalogOp = "updated"
+	OpDeleted CatalogOp = "deleted"
+)
+
 // Notice tells admins something they should act on.
 type Notice struct {
-	Level       string // "info", "warning" or "critical"
+	Level       NoticeLevel
 	Code        string
 	Message     string
 	Connections int
 	Limit       int
 }
+
+// NoticeLevel is how urgent a notice is.
+type NoticeLevel string
+
+// Notice levels, as the protocol names them.
+const (
+	LevelInfo     NoticeLevel = "info"     // nothing to do now
+	LevelWarning  NoticeLevel = "warning"  // act before the service trips
+	LevelCritical NoticeLevel = "critical" // the service tripped
+)
 
 func (*Welcome) message()         {}
 func (*Reply) message()           {}
@@ -171,8 +204,11 @@ func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// isDataError reports whether err is about the data (not found, conflict,
+// a refusal the hub made), which says nothing of the store's health.
 func isDataError(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict)
+	var e *Error
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.As(err, &e)
 }
 
 func ctxEnded(err error) bool {

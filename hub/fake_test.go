@@ -242,3 +242,15 @@ func (s *sink) reply(id string) (*Reply, bool) {
 	}
 	return nil, false
 }
+
+// welcome returns the welcome the connection got, or nil.
+func (s *sink) welcome() *Welcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.messages {
+		if w, ok := m.(*Welcome); ok {
+			return w
+		}
+	}
+	return nil
+}

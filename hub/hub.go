@@ -28,6 +28,26 @@ const (
 // FreeLimit is the free edition's cap on concurrent connections.
 const FreeLimit = 200
 
+// Defaults for the zero fields of Config.
+const (
+	// DefaultIdleLimit is how long a connection goes without activity
+	// before it reads away: long enough for a read or a call, short
+	// enough that away means away.
+	DefaultIdleLimit = 5 * time.Minute
+	// DefaultMaxConnsPerUser is above FreeLimit, so that on the free
+	// edition the workspace limit trips first, and it still stops one
+	// token from exhausting a node.
+	DefaultMaxConnsPerUser = 250
+	// DefaultMaxSubscriptions bounds the memory one connection's
+	// subscriptions take (a subscription to all counts as one).
+	DefaultMaxSubscriptions = 5000
+	// DefaultInbox absorbs a burst of connects (a node restart brings every
+	// client back at once) without blocking the web goroutines.
+	DefaultInbox = 4096
+	// drainTimeout bounds the final writes at shutdown.
+	drainTimeout = 5 * time.Second
+)
+
 // Config configures a Hub. The zero value of each field means its default.
 type Config struct {
 	// Store keeps what survives a restart. Required.
@@ -41,21 +61,19 @@ type Config struct {
 	// Enterprise, which has no limit.
 	Limit int
 	// IdleLimit is the workspace's default idle limit, until an admin sets
-	// another. Default: 5 minutes.
+	// another. Default: DefaultIdleLimit.
 	IdleLimit time.Duration
 	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices), so one token cannot exhaust a node. Default: 250, above
-	// the free edition's workspace limit, so that it is the workspace
-	// limit that trips first.
+	// devices). Default: DefaultMaxConnsPerUser.
 	MaxConnsPerUser int
-	// MaxSubscriptions caps the users one connection subscribes to by id
-	// (a subscription to all counts as one). Default: 5,000.
+	// MaxSubscriptions caps the users one connection subscribes to by id.
+	// Default: DefaultMaxSubscriptions.
 	MaxSubscriptions int
-	// Inbox is the inbox's capacity. Default: 4,096.
+	// Inbox is the inbox's capacity. Default: DefaultInbox.
 	Inbox int
 	// Backplane links this hub with other nodes' (scale-out); the
-	// connection count is then the workspace's, given in ConnInfo.Count and
-	// CountChanged. Default: none, a single node.
+	// connection count is then the workspace's, every node's, which the
+	// hub keeps through it. Default: none, a single node.
 	Backplane Backplane
 }
 
@@ -65,7 +83,7 @@ type Hub struct {
 	cfg     Config
 	log     zerolog.Logger
 	inbox   chan func()
-	done    chan struct{} // closed when Run returns
+	done    chan struct{} // closed when the loop has stopped: the inbox is no longer read
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
@@ -98,16 +116,16 @@ func New(cfg Config) *Hub {
 		cfg.Limit = 0
 	}
 	if cfg.IdleLimit <= 0 {
-		cfg.IdleLimit = 5 * time.Minute
+		cfg.IdleLimit = DefaultIdleLimit
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = 250
+		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
 	}
 	if cfg.MaxSubscriptions <= 0 {
-		cfg.MaxSubscriptions = 5000
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if cfg.Inbox <= 0 {
-		cfg.Inbox = 4096
+		cfg.Inbox = DefaultInbox
 	}
 	h := &Hub{
 		cfg:      cfg,
@@ -133,29 +151,40 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 func (h *Hub) Healthy() bool { return h.writer.healthy.Load() }
 
 // Run loads the workspace from the store, then serves commands until ctx is
-// done. Before it returns it writes what is still pending (for up to 5 s)
+// done. Before it returns it writes what is still pending (for up to
+// drainTimeout)
 // and joins every goroutine it started. It returns an error only when the
 // store cannot be loaded.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.started.Swap(true) {
 		return errors.New("hub: Run called twice")
 	}
-	defer close(h.done)
 	if err := h.load(ctx); err != nil {
+		close(h.done)
 		return err
 	}
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
-	defer func() {
-		h.writer.drain(5 * time.Second)
-		stopWriter()
-		wg.Wait()
-	}()
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).
 		Str("service", serviceWord(h.service.Enabled)).Msg("hub ready")
+	h.loop(ctx)
+
+	// In this order: once the loop is gone nobody reads the inbox, so the
+	// stop signal goes first, and a caller or the writer waiting for room
+	// in the inbox gives up; then the writer stops; then, alone with the
+	// store, drain writes what is left.
+	close(h.done)
+	stopWriter()
+	wg.Wait()
+	h.writer.drain(drainTimeout)
+	return nil
+}
+
+// loop serves the inbox and the idle deadlines until ctx is done.
+func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed time.Time // the deadline timer is aimed at; zero: none
@@ -163,7 +192,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		armed = h.armIdleTimer(timer, armed)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case f := <-h.inbox:
 			f()
 		case <-timer.C:
@@ -226,38 +255,6 @@ func serviceWord(enabled bool) string {
 		return "enabled"
 	}
 	return "disabled"
-}
-
-// NewConnID returns a fresh connection id.
-func (h *Hub) NewConnID() ConnID { return ConnID(h.nextID.Add(1)) }
-
-// ConnInfo is who a new connection is.
-type ConnInfo struct {
-	ID        ConnID
-	User      string
-	Admin     bool
-	RequestID string // the hello's id, echoed in welcome
-	// Count is the workspace's connection count with this one, when a
-	// backplane counts every node's; 0: unknown, the hub's own estimate.
-	Count int
-}
-
-// Connect registers a connection; the hub answers through sink with a
-// Welcome, or closes it. It returns false if the hub has stopped.
-func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
-	return h.post(func() { h.connect(info, sink) })
-}
-
-// Disconnect forgets a connection. It returns false if the hub has stopped.
-func (h *Hub) Disconnect(id ConnID) bool {
-	return h.post(func() { h.disconnect(id) })
-}
-
-// Do runs one command of a connection; the hub answers through the
-// connection's sink with a Reply echoing requestID. It returns false if the
-// hub has stopped.
-func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
-	return h.post(func() { h.do(id, requestID, cmd) })
 }
 
 // idleHeap orders connections by the time they go idle.

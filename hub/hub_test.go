@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/store"
 )
 
 func TestMain(m *testing.M) {
@@ -189,4 +191,72 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// gatedStore holds every PutSettings until release is closed, and records
+// whether two calls were ever in flight at once.
+type gatedStore struct {
+	store.Store
+	release  chan struct{}
+	inFlight atomic.Int32
+	overlap  atomic.Bool
+}
+
+func (g *gatedStore) enter() func() {
+	if g.inFlight.Add(1) > 1 {
+		g.overlap.Store(true)
+	}
+	return func() { g.inFlight.Add(-1) }
+}
+
+func (g *gatedStore) PutSettings(ctx context.Context, s store.Settings) error {
+	defer g.enter()()
+	<-g.release
+	return g.Store.PutSettings(ctx, s)
+}
+
+func (g *gatedStore) PutUser(ctx context.Context, u store.User) error {
+	defer g.enter()()
+	return g.Store.PutUser(ctx, u)
+}
+
+// A hub stops while an admin job is in the writer and commands fill its
+// one-slot inbox: Run still returns, refuses what comes after the loop has
+// stopped, and saves what is pending only once the writer is done.
+func TestStopWithPendingAdminJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := newMemStore()
+		st := &gatedStore{Store: mem, release: make(chan struct{})}
+		h := New(Config{Store: st, Inbox: 1})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- h.Run(ctx) }()
+		<-h.Ready()
+		h.Connect(ConnInfo{ID: 1, User: "alice", Admin: true}, &sink{})
+		h.Do(1, "s", AdminSettings{IdleLimit: time.Minute})
+		synctest.Wait() // the writer holds the job, waiting for the store
+		h.Disconnect(1) // alice's last seen is pending
+		synctest.Wait()
+
+		cancel()
+		synctest.Wait()
+		if h.Do(1, "late", Idle{}) {
+			t.Error("Do accepted a command after the loop stopped")
+		}
+		close(st.release) // the job's outcome now needs the inbox
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("Run did not return")
+		}
+		if st.overlap.Load() {
+			t.Error("drain wrote while the writer was still writing")
+		}
+		if u, ok := mem.user("alice"); !ok || u.LastSeen.IsZero() {
+			t.Errorf("stored alice = %+v, want her last seen saved at stop", u)
+		}
+	})
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -63,7 +62,7 @@ func (h *Hub) warn(n int) *Notice {
 		for _, lower := range warnAt[:i+1] {
 			h.warned[lower] = true
 		}
-		return h.notify(&Notice{Level: "warning", Code: fmt.Sprintf("limit_%d", pct),
+		return h.notify(&Notice{Level: LevelWarning, Code: fmt.Sprintf("limit_%d", pct),
 			Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
 				n, limit, n*100/limit, limit),
 			Connections: n, Limit: limit})
@@ -74,7 +73,7 @@ func (h *Hub) warn(n int) *Notice {
 // limitNotice tells admins that the service tripped at count n.
 func (h *Hub) limitNotice(n int) *Notice {
 	limit := h.cfg.Limit
-	return h.notify(&Notice{Level: "critical", Code: ReasonConnectionLimit,
+	return h.notify(&Notice{Level: LevelCritical, Code: ReasonConnectionLimit,
 		Message: fmt.Sprintf("Presence is off: the workspace reached %d connections, over the free edition's limit of %d, so everyone sees every status as disabled. Once fewer than %d connections are open, turn it back on in Administration > Workspace > User Status, or move to the enterprise edition, which has no limit.",
 			n, limit, limit),
 		Connections: n, Limit: limit})
@@ -94,7 +93,7 @@ func (h *Hub) countFell() {
 	}
 	if !h.service.Enabled && h.service.Reason == ReasonConnectionLimit && n < limit && !h.readyMsg {
 		h.readyMsg = true
-		h.notify(&Notice{Level: "info", Code: "ready_to_enable",
+		h.notify(&Notice{Level: LevelInfo, Code: "ready_to_enable",
 			Message:     fmt.Sprintf("The workspace is back under its limit (%d of %d connections): presence can be turned on again in Administration > Workspace > User Status.", n, limit),
 			Connections: n, Limit: limit})
 	}
@@ -151,13 +150,14 @@ func (h *Hub) setService(s store.Service, n int) {
 
 // adminService turns the service on or off for an admin. The change counts
 // only once the store has it, so a restart keeps it.
-func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
+func (h *Hub) adminService(cmd AdminService, r reply) {
+	enabled := cmd.Enabled
 	if enabled == h.service.Enabled {
-		reply(ServiceResult{Service: h.serviceNow()}, nil)
+		r(ServiceResult{Service: h.serviceNow()}, nil)
 		return
 	}
 	if n := h.count(); enabled && h.cfg.Limit > 0 && n >= h.cfg.Limit {
-		reply(nil, errOverLimit(n, h.cfg.Limit))
+		r(nil, errOverLimit(n, h.cfg.Limit))
 		return
 	}
 	s := store.Service{Enabled: enabled, Since: time.Now()}
@@ -165,38 +165,21 @@ func (h *Hub) adminService(enabled bool, reply func(any, *Error)) {
 		s.Reason = ReasonAdmin
 	}
 	bp, limit := h.cfg.Backplane, h.cfg.Limit
-	var overLimit *Error
-	h.writer.do(job{
-		write: func(ctx context.Context) error {
-			// On several nodes this node's count may be a moment old: ask.
-			if bp != nil && enabled && limit > 0 {
-				n, err := bp.Count(ctx)
-				if err != nil {
-					return err
-				}
-				if n >= limit {
-					overLimit = errOverLimit(n, limit)
-					return nil
-				}
-			}
-			return h.cfg.Store.PutService(ctx, s)
-		},
-		done: func(err error) {
-			if err == nil && overLimit != nil {
-				err = overLimit
-			}
-			var e *Error
-			if errors.As(err, &e) {
-				reply(nil, e)
-				return
-			}
+	h.commit(r, func(ctx context.Context) error {
+		// On several nodes this node's count may be a moment old: ask.
+		if bp != nil && enabled && limit > 0 {
+			n, err := bp.Count(ctx)
 			if err != nil {
-				reply(nil, storeError(err, ""))
-				return
+				return err
 			}
-			h.setService(s, h.count())
-			h.publish(ServiceSwitched{Service: s})
-			reply(ServiceResult{Service: h.serviceNow()}, nil)
-		},
+			if n >= limit {
+				return errOverLimit(n, limit)
+			}
+		}
+		return h.cfg.Store.PutService(ctx, s)
+	}, func() Result {
+		h.setService(s, h.count())
+		h.publish(ServiceSwitched{Service: s})
+		return ServiceResult{Service: h.serviceNow()}
 	})
 }

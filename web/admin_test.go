@@ -65,6 +65,7 @@ func TestCustomStatuses(t *testing.T) {
 		t.Errorf("page = %+v total %d", page.Items, page.Total)
 	}
 	admin.Fail(map[string]any{"type": "admin.statuses.list", "limit": 101}, "bad_request")
+	admin.Fail(map[string]any{"type": "admin.statuses.list", "limit": 0}, "bad_request")
 
 	// bob picks it; watchers see it; a rename follows him.
 	self := bob.OK(map[string]any{"type": "set_custom_status", "custom": meeting.ID}).Self

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/presenced/presenced/hub"
@@ -150,20 +152,27 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 		if es, ok := m.Result.(hub.Entries); ok {
 			return encodeEntriesResult(m.RequestID, es)
 		}
-		return wire.Encode(result(m.RequestID, m.Result))
+		r, ok := result(m.RequestID, m.Result)
+		if !ok {
+			return encodeError(m.RequestID, wire.CodeInternal, fmt.Sprintf("the server cannot encode a %T", m.Result))
+		}
+		return wire.Encode(r)
 	case *hub.ServiceChanged:
 		s := service(m.Service)
 		return wire.Encode(wire.ServiceEvent{Type: wire.TypeService, State: s.State, Reason: s.Reason, Connections: s.Connections, Limit: s.Limit})
 	case *hub.StatusesChanged:
-		return wire.Encode(wire.StatusesEvent{Type: wire.TypeStatuses, Op: m.Op, Status: custom(m.Status)})
+		return wire.Encode(wire.StatusesEvent{Type: wire.TypeStatuses, Op: string(m.Op), Status: custom(m.Status)})
 	case *hub.Notice:
-		return wire.Encode(wire.Notice{Type: wire.TypeNotice, Level: m.Level, Code: m.Code, Message: m.Message,
+		return wire.Encode(wire.Notice{Type: wire.TypeNotice, Level: string(m.Level), Code: m.Code, Message: m.Message,
 			Connections: m.Connections, Limit: limitPtr(m.Limit)})
 	}
-	panic("web: unknown hub message")
+	// Only a hub message this encoder has not learnt: the client learns
+	// that something went wrong rather than the connection dying.
+	return encodeError("", wire.CodeInternal, fmt.Sprintf("the server cannot encode a %T", m))
 }
 
-func result(id string, r any) wire.Result {
+// result encodes r, and reports false for a result type it does not know.
+func result(id string, r hub.Result) (wire.Result, bool) {
 	w := wire.Result{Type: wire.TypeResult, ID: id, OK: true}
 	switch r := r.(type) {
 	case nil:
@@ -194,9 +203,19 @@ func result(id string, r any) wire.Result {
 	case hub.SettingsResult:
 		w.Settings = &wire.Settings{IdleLimitS: int(r.IdleLimit / time.Second)}
 	default:
-		panic("web: unknown hub result")
+		return w, false
 	}
-	return w
+	return w, true
+}
+
+// protocolError is err as an error frame tells it: the *wire.Error the
+// decoder returns, or, should any other error come, bad_request with its
+// text.
+func protocolError(err error) *wire.Error {
+	if we, ok := errors.AsType[*wire.Error](err); ok {
+		return we
+	}
+	return wire.Errorf(wire.CodeBadRequest, "%s", err)
 }
 
 func encodeError(id, code, msg string) []byte {

@@ -2,6 +2,12 @@ package web
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,10 +32,82 @@ func TestHandEncoders(t *testing.T) {
 			t.Errorf("encodePresence\n got %s\nwant %s", got, want)
 		}
 		for _, id := range []string{"", "17", "<&>"} {
-			want := wire.Encode(result(id, es))
+			r, _ := result(id, es)
+			want := wire.Encode(r)
 			if got := encodeMessage(&hub.Reply{RequestID: id, Result: es}, identity{}, "", 0); !bytes.Equal(got, want) {
 				t.Errorf("snapshot result\n got %s\nwant %s", got, want)
 			}
 		}
 	}
+}
+
+// TestEveryResultEncodes: each of the hub's result types has its encoding.
+func TestEveryResultEncodes(t *testing.T) {
+	for _, r := range []hub.Result{nil, hub.Entries{}, hub.SelfResult{}, hub.PrefsResult{}, hub.StatusResult{},
+		hub.StatusPage{}, hub.ServiceResult{}, hub.Stats{}, hub.SettingsResult{}} {
+		if _, ok := result("1", r); !ok {
+			t.Errorf("no encoding for %T", r)
+		}
+	}
+}
+
+// TestErrorCodesMatch: every error code the hub answers with is the
+// protocol's, under the same name, so that the web layer passes hub codes
+// through unchanged. The constants are read from the sources, so a code
+// added to one list and not the other fails here.
+func TestErrorCodesMatch(t *testing.T) {
+	hubCodes, wireCodes := codeConsts(t, "../hub"), codeConsts(t, "wire")
+	if len(hubCodes) == 0 {
+		t.Fatal("no Code constants found in hub")
+	}
+	for name, v := range hubCodes {
+		if w, ok := wireCodes[name]; !ok || w != v {
+			t.Errorf("hub.%s = %q, wire.%s = %q: want the same code", name, v, name, w)
+		}
+	}
+}
+
+// codeConsts returns the string constants named Code… of the package in dir.
+func codeConsts(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	fset := gotoken.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != gotoken.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs, ok := spec.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
+				for i, id := range vs.Names {
+					if !strings.HasPrefix(id.Name, "Code") || i >= len(vs.Values) {
+						continue
+					}
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == gotoken.STRING {
+						v, err := strconv.Unquote(lit.Value)
+						if err != nil {
+							t.Fatal(err)
+						}
+						consts[id.Name] = v
+					}
+				}
+			}
+		}
+	}
+	return consts
 }

@@ -15,18 +15,6 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
-// closeGrace is how long a close handshake may take before the connection
-// is dropped.
-const closeGrace = time.Second
-
-// Close codes of the protocol beyond RFC 6455's.
-const (
-	codeUnauthorized = websocket.StatusCode(4001)
-	codeAuthTimeout  = websocket.StatusCode(4002)
-	codeRateLimited  = websocket.StatusCode(4008)
-	codeTooSlow      = websocket.StatusCode(4009)
-)
-
 // conn is one authenticated WebSocket connection: its read loop, its
 // outbox (the hub.Sink) and its heartbeat.
 type conn struct {
@@ -47,7 +35,7 @@ type conn struct {
 	lastFlush time.Time
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
-	closeNext *closing // close once the queue is written
+	closeNext closeReason // close once the queue is written; 0: none
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -96,17 +84,11 @@ func (c *conn) enqueue(o outgoing) {
 		return
 	}
 	if len(c.queue) >= c.srv.cfg.MaxQueued {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 		return
 	}
 	c.queue = append(c.queue, o)
 	c.schedule(true)
-}
-
-// closing is a close to do once what is queued is written.
-type closing struct {
-	code           websocket.StatusCode
-	reason, metric string
 }
 
 // Close closes the connection for the hub: at once when the server stops,
@@ -116,12 +98,12 @@ func (c *conn) Close(r hub.CloseReason) {
 	defer c.mu.Unlock()
 	switch r {
 	case hub.CloseTooManyConns:
-		c.closeNext = &closing{websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns"}
+		c.closeNext = closeTooManyConns
 		if !c.writing {
 			c.startFlush()
 		}
 	default:
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 	}
 }
 
@@ -174,8 +156,8 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if next := c.closeNext; next != nil {
-				c.closeLocked(next.code, next.reason, next.metric)
+			if c.closeNext != 0 {
+				c.closeLocked(c.closeNext)
 			}
 			c.mu.Unlock()
 			return
@@ -231,16 +213,16 @@ func (c *conn) write(b []byte) bool {
 	defer c.mu.Unlock()
 	c.writing = false
 	if errors.Is(err, context.DeadlineExceeded) {
-		c.closeLocked(codeTooSlow, "too slow: updates were not read", "slow")
+		c.closeLocked(closeTooSlow)
 	} else {
-		c.closeLocked(websocket.StatusInternalError, "write failed", "write_error")
+		c.closeLocked(closeWriteError)
 	}
 	return false
 }
 
-// closeLocked closes the connection once, with code, in the background
-// (a close handshake may take seconds), and counts it. Holds c.mu.
-func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
+// closeLocked closes the connection once, for r, in the background (a close
+// handshake may take seconds), and counts it. Holds c.mu.
+func (c *conn) closeLocked(r closeReason) {
 	if c.closed {
 		return
 	}
@@ -249,7 +231,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}
-	c.srv.countClose(metric)
+	c.srv.countClose(r)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -257,7 +239,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason, metric string) {
 		// (too slow, or gone) is dropped after a grace period.
 		drop := time.AfterFunc(closeGrace, func() { c.ws.CloseNow() })
 		defer drop.Stop()
-		c.ws.Close(code, reason)
+		r.close(c.ws)
 	}()
 }
 
@@ -274,7 +256,7 @@ func (c *conn) beat() {
 		c.mu.Lock()
 		if !c.closed {
 			c.closed = true
-			c.srv.countClose("dead")
+			c.srv.countClose(closeDead)
 			// The peer is gone: no close handshake to wait for.
 			c.ws.CloseNow()
 		}
@@ -298,14 +280,14 @@ func (c *conn) beat() {
 }
 
 // serve runs the connection after a good hello, until it ends.
-func (c *conn) serve(ctx context.Context, helloID string, count int) {
+func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
 	c.heard()
 	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
 	defer c.heartbeat.Stop()
-	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID, Count: count}, c) {
+	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
-		c.closeLocked(websocket.StatusGoingAway, "server going away", "shutdown")
+		c.closeLocked(closeShutdown)
 		c.mu.Unlock()
 		return
 	}
@@ -329,7 +311,7 @@ func (c *conn) serve(ctx context.Context, helloID string, count int) {
 			refused++
 			if refused > s.cfg.AbuseRefusals {
 				c.mu.Lock()
-				c.closeLocked(codeRateLimited, "rate limited", "rate_limited")
+				c.closeLocked(closeRateLimited)
 				c.mu.Unlock()
 				return
 			}
@@ -346,8 +328,7 @@ func (c *conn) handle(data []byte) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
 	if err != nil {
-		var we *wire.Error
-		errors.As(err, &we)
+		we := protocolError(err)
 		s.metrics.commands.WithLabelValues("invalid").Inc()
 		c.replyError(cmd.ID, we.Code, we.Message)
 		return
@@ -377,10 +358,10 @@ func (c *conn) readEnded(err error) {
 	c.closed = true
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
-		c.srv.countClose("too_big")
+		c.srv.countClose(closeTooBig)
 	case -1:
-		c.srv.countClose("gone")
+		c.srv.countClose(closeGone)
 	default:
-		c.srv.countClose("client")
+		c.srv.countClose(closeByClient)
 	}
 }

@@ -65,19 +65,10 @@ type Config struct {
 	// Node names this node in metrics (a "node" label on each), when it is
 	// one of several. Default: no label.
 	Node string
-	// Counter counts the workspace's connections on every node, when
-	// several share it. Default: none; the hub counts its own.
-	Counter Counter
 	// MaxConns caps open WebSocket connections on this process, so it
 	// stays under its open-file limit; upgrades past it get HTTP 503.
 	// Default: no cap.
 	MaxConns int
-}
-
-// Counter counts connections across nodes.
-type Counter interface {
-	// Add adds delta to this node's count and returns the workspace's.
-	Add(ctx context.Context, delta int) (int, error)
 }
 
 // Server serves the protocol over HTTP. Create it with New.
@@ -174,7 +165,7 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	if err := wire.CheckUserID(user); err != nil {
-		http.Error(w, "user: "+err.(*wire.Error).Message, http.StatusBadRequest)
+		http.Error(w, "user: "+protocolError(err).Message, http.StatusBadRequest)
 		return
 	}
 	admin := r.URL.Query().Get("admin")
@@ -219,7 +210,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.conns == nil { // shutting down
 		s.mu.Unlock()
 		s.open.Add(-1)
-		ws.Close(websocket.StatusGoingAway, "server going away")
+		closeShutdown.close(ws)
 		return
 	}
 	s.wg.Add(1)
@@ -243,32 +234,12 @@ func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *
 	ctx := context.WithoutCancel(stop)
 	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard}
 	if !s.track(c) {
-		ws.Close(websocket.StatusGoingAway, "server going away")
+		closeShutdown.close(ws)
 		return
 	}
 	defer s.untrack(c)
-	count, counted := s.countConn(ctx, +1)
-	c.serve(ctx, helloID, count)
+	c.serve(ctx, helloID)
 	c.wg.Wait()
-	if counted {
-		if n, ok := s.countConn(ctx, -1); ok {
-			s.cfg.Hub.Apply(hub.CountChanged{Count: n})
-		}
-	}
-}
-
-// countConn adds delta to the workspace's connection count, when a Counter
-// keeps it. It reports the new count and whether it was counted; a count
-// that fails is the hub's to estimate, and the backplane's periodic
-// recount repairs it.
-func (s *Server) countConn(ctx context.Context, delta int) (int, bool) {
-	if s.cfg.Counter == nil {
-		return 0, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	n, err := s.cfg.Counter.Add(ctx, delta)
-	return n, err == nil
 }
 
 // hello reads and checks the first frame. On failure it has closed ws.
@@ -276,8 +247,8 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	// Not a read deadline: coder/websocket drops the connection when a
 	// read's context ends, and the client must learn 4002.
 	timer := time.AfterFunc(s.cfg.AuthTimeout, func() {
-		s.countClose("auth_timeout")
-		ws.Close(codeAuthTimeout, "auth timeout")
+		s.countClose(closeAuthTimeout)
+		closeAuthTimeout.close(ws)
 	})
 	_, data, err := ws.Read(ctx)
 	if fired := !timer.Stop(); fired || err != nil {
@@ -286,18 +257,18 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	cmd, derr := wire.Decode(data)
 	fail := func(msg string) (identity, string, bool) {
 		s.metrics.errors.WithLabelValues(wire.CodeUnauthorized).Inc()
-		s.countClose("unauthorized")
+		s.countClose(closeUnauthorized)
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		ws.Write(wctx, websocket.MessageText, encodeError(cmd.ID, wire.CodeUnauthorized, msg))
-		ws.Close(codeUnauthorized, "unauthorized")
+		closeUnauthorized.close(ws)
 		return identity{}, "", false
 	}
 	if cmd.Type != wire.TypeHello {
 		return fail("the first frame must be hello with a token")
 	}
 	if derr != nil {
-		return fail(derr.(*wire.Error).Message)
+		return fail(protocolError(derr).Message)
 	}
 	ident, err := s.verifier.verify(cmd.Token)
 	if err != nil {
@@ -306,9 +277,9 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	return ident, cmd.ID, true
 }
 
-func (s *Server) countClose(reason string) {
-	s.metrics.closes.WithLabelValues(reason).Inc()
-	if reason == "slow" {
+func (s *Server) countClose(r closeReason) {
+	s.metrics.closes.WithLabelValues(r.metric()).Inc()
+	if r == closeTooSlow {
 		s.metrics.slowConsumers.Inc()
 	}
 }

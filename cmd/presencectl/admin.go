@@ -171,7 +171,11 @@ func runStatuses(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			op := pos[0]
 			var bad error
+			var pageLimit *int // only when given: the server checks it
 			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "limit" {
+					pageLimit = limit
+				}
 				switch f.Name {
 				case "query", "offset", "limit", "id", "name", "presence":
 					for _, ok := range allowed[op] {
@@ -187,11 +191,7 @@ func runStatuses(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			switch op {
 			case "list":
-				cmd := wire.Command{Type: wire.TypeAdminList, Query: *query, Offset: *offset}
-				if *limit != 0 {
-					cmd.Limit = limit
-				}
-				return cmd, nil
+				return wire.Command{Type: wire.TypeAdminList, Query: *query, Offset: *offset, Limit: pageLimit}, nil
 			case "create":
 				if *name == "" || *presence == "" {
 					return wire.Command{}, errors.New("create needs -name and -presence")

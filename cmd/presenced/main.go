@@ -213,7 +213,6 @@ func run(args []string, stderr io.Writer) error {
 		MaxConns:       maxConns,
 	}
 	if node != nil {
-		wcfg.Counter = node
 		wcfg.Node = cfg.nodeName
 	}
 	srv := web.New(wcfg)

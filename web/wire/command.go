@@ -79,7 +79,7 @@ type Command struct {
 	Presence string `json:"presence,omitempty"`
 	Query    string `json:"query,omitempty"`
 	Offset   int    `json:"offset,omitempty"`
-	Limit    *int   `json:"limit,omitempty"` // Decode fills in the default
+	Limit    *int   `json:"limit,omitempty"` // nil: omitted, DefPageLimit after Decode
 
 	ResetPeak bool `json:"reset_peak,omitempty"` // admin.stats: reset the recorded peak first
 }

@@ -20,6 +20,9 @@ func TestDecode(t *testing.T) {
 		{`{"type":"subscribe","all":true}`, "", ""},
 		{`{"type":"subscribe","users":["a"],"all":true}`, "not both", ""},
 		{`{"type":"admin.statuses.list"}`, "", ""},
+		{`{"type":"admin.statuses.list","limit":100}`, "", ""},
+		{`{"type":"admin.statuses.list","limit":0}`, "limit must be 1..100", ""},
+		{`{"type":"admin.statuses.list","limit":101}`, "limit must be 1..100", ""},
 		{`{"type":"admin.service"}`, "enabled", ""},
 		{`{"type":"set_prefs","id":"p"}`, "idle_limit_s or auto_away", "p"},
 		{`{"type":"set_prefs","idle_limit_s":86401}`, "idle_limit_s", ""},
@@ -31,7 +34,6 @@ func TestDecode(t *testing.T) {
 		{`{"type":"warp","id":"w"}`, "unknown command type", "w"},
 		{`{"id":"n"}`, "no type", "n"},
 		{``, "malformed", ""},
-		{`{"type":"admin.statuses.list","limit":0}`, "limit must be 1..100", ""},
 		// Wave 2: expiry, bye, history.
 		{`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00Z"}`, "", ""},
 		{`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00.5+02:00"}`, "", ""},
@@ -81,8 +83,8 @@ func TestDecode(t *testing.T) {
 		t.Errorf("text not trimmed: %q", *c.Text)
 	}
 	c, _ = Decode([]byte(`{"type":"admin.statuses.list"}`))
-	if *c.Limit != DefPageLimit {
-		t.Errorf("default limit = %d", *c.Limit)
+	if c.Limit == nil || *c.Limit != DefPageLimit {
+		t.Errorf("default limit = %v", c.Limit)
 	}
 	c, _ = Decode([]byte(`{"type":"history"}`))
 	if *c.Limit != DefHistory {
@@ -136,6 +138,9 @@ func FuzzDecode(f *testing.F) {
 			if u == "" || utf8.RuneCountInString(u) > MaxUserIDLen {
 				t.Fatalf("user id %q accepted", u)
 			}
+		}
+		if c.Type == TypeAdminList && (c.Limit == nil || *c.Limit < 1 || *c.Limit > MaxPageLimit) {
+			t.Fatalf("admin.statuses.list with limit %v accepted", c.Limit)
 		}
 		if c.Text != nil && utf8.RuneCountInString(*c.Text) > MaxTextLen {
 			t.Fatalf("text of %d characters accepted", utf8.RuneCountInString(*c.Text))

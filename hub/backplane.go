@@ -11,11 +11,19 @@ import (
 
 // Backplane links the hubs of several nodes that share one workspace. The
 // hub tells it what changed here; it tells the hub, through Apply, what
-// changed elsewhere. Publish is called from the hub goroutine and must not
-// block.
+// changed elsewhere, and CountChanged when its periodic recount finds the
+// workspace's connection count. The count itself is the hub's to keep:
+// it adds and removes each connection through AddConns.
 type Backplane interface {
-	// Publish tells the other nodes about ev. It must not block.
+	// Publish tells the other nodes about ev. It is called from the hub
+	// goroutine and must not block.
 	Publish(ev ClusterEvent)
+	// AddConns adds delta to this node's connection count and returns
+	// the workspace's, every node's, with it. It is called from Connect
+	// (+1) and Disconnect (-1), outside the hub goroutine, and may block.
+	// A call that fails still counts: the backplane keeps this node's
+	// count right in the end, the hub only needs it fast.
+	AddConns(ctx context.Context, delta int) (int, error)
 	// Count returns the workspace's connection count now, every node's.
 	// It is called outside the hub goroutine and may block.
 	Count(ctx context.Context) (int, error)
@@ -39,7 +47,7 @@ type (
 	UserChanged struct{ User store.User }
 	// CatalogChanged: an admin created, updated or deleted a custom status.
 	CatalogChanged struct {
-		Op     string // "created", "updated" or "deleted"
+		Op     CatalogOp
 		Status status.Custom
 	}
 	// ServiceSwitched: the service was turned on or off.
@@ -145,7 +153,7 @@ func (h *Hub) apply(ev ClusterEvent) {
 		}
 		h.changed(u, textChanged, now)
 	case CatalogChanged:
-		if ev.Op == "deleted" {
+		if ev.Op == OpDeleted {
 			h.catalog.Delete(ev.Status.ID)
 		} else if !h.catalog.Taken(ev.Status.Name, ev.Status.ID) {
 			h.catalog.Put(ev.Status)
@@ -220,12 +228,12 @@ func (h *Hub) resync(ev Resync, now time.Time) {
 	h.catalog = status.NewCatalog(ev.Statuses)
 	for _, cs := range old.All() {
 		if _, ok := h.catalog.Get(cs.ID); !ok {
-			h.broadcast(&StatusesChanged{Op: "deleted", Status: cs})
+			h.broadcast(&StatusesChanged{Op: OpDeleted, Status: cs})
 		}
 	}
 	for _, cs := range h.catalog.All() {
 		if prev, ok := old.Get(cs.ID); !ok || prev != cs {
-			h.broadcast(&StatusesChanged{Op: "updated", Status: cs})
+			h.broadcast(&StatusesChanged{Op: OpUpdated, Status: cs})
 		}
 	}
 	live := make(map[string]bool, len(ev.Nodes))
