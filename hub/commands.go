@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
 )
 
 // Command is a request a connection makes of the hub: one of the types
@@ -18,12 +19,27 @@ type (
 	// Idle: the connection is idle; it is away now.
 	Idle struct{}
 	// SetStatus sets the manual status and text, and clears the custom id.
+	// Lifetime says when it ends (the zero value: never).
 	SetStatus struct {
-		Manual presence.Status
-		Text   string
+		Manual   presence.Status
+		Text     string
+		Lifetime status.Lifetime
 	}
-	// SetCustomStatus picks a custom status.
-	SetCustomStatus struct{ Custom string }
+	// SetCustomStatus picks a custom status. Lifetime says when it ends
+	// (the zero value: after the status's default duration, if any).
+	SetCustomStatus struct {
+		Custom   string
+		Lifetime status.Lifetime
+	}
+	// Bye ends the connection at once, without the reconnect grace.
+	Bye struct{}
+	// History asks for a user's recent transitions, newest first: User's
+	// ("": the connection's own; another user's needs the admin role), at
+	// most Limit (0: DefaultHistoryLimit).
+	History struct {
+		User  string
+		Limit int
+	}
 	// SetPrefs changes the user's own idle preferences; nil leaves a field.
 	SetPrefs struct {
 		IdleLimit *time.Duration
@@ -52,16 +68,20 @@ type (
 		Query         string
 		Offset, Limit int
 	}
-	// CreateStatus adds a custom status.
+	// CreateStatus adds a custom status; Duration is the default lifetime
+	// of a pick (0: none).
 	CreateStatus struct {
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
-	// UpdateStatus renames or re-ties a custom status.
+	// UpdateStatus renames or re-ties a custom status, and replaces its
+	// default duration.
 	UpdateStatus struct {
 		ID       string
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
 	// DeleteStatus removes a custom status.
 	DeleteStatus struct{ ID string }
@@ -73,6 +93,8 @@ func (Activity) command()        {}
 func (Idle) command()            {}
 func (SetStatus) command()       {}
 func (SetCustomStatus) command() {}
+func (Bye) command()             {}
+func (History) command()         {}
 func (SetPrefs) command()        {}
 func (Subscribe) command()       {}
 func (Unsubscribe) command()     {}
@@ -131,6 +153,10 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 		r(h.setCustomStatus(c.user, cmd, now))
 	case SetPrefs:
 		r(h.setPrefs(c.user, cmd))
+	case Bye:
+		h.bye(c, r, now)
+	case History:
+		r(h.historyOf(c, cmd, now))
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:

@@ -3,21 +3,32 @@ package hub
 import (
 	"time"
 
+	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 )
 
-// setStatus sets the user's manual status and text (set_status).
+// setStatus sets the user's manual status and text (set_status), until
+// the lifetime asked, if any.
 func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time) (Result, *Error) {
-	return h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now)
+	until, err := cmd.Lifetime.End(now, 0)
+	if err != nil {
+		return nil, errorf(CodeBadRequest, "%s", err)
+	}
+	return h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text, Until: until}, now)
 }
 
-// setCustomStatus gives the user a custom status (set_custom_status).
+// setCustomStatus gives the user a custom status (set_custom_status), until
+// the lifetime asked, else for the status's default duration, if any.
 func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time) (Result, *Error) {
 	cs, ok := h.catalog.Get(cmd.Custom)
 	if !ok {
 		return nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom)
 	}
-	return h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}, now)
+	until, err := cmd.Lifetime.End(now, cs.Duration)
+	if err != nil {
+		return nil, errorf(CodeBadRequest, "%s", err)
+	}
+	return h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID, Until: until}, now)
 }
 
 // setPrefs changes the user's idle preferences (set_prefs). Like a status,
@@ -50,10 +61,11 @@ func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (Result, *Er
 	if !h.Healthy() {
 		return nil, errUnavailable()
 	}
-	textChanged := hd.Text != u.rec.Text || hd.Custom != u.rec.Custom
+	holdingChanged := shownChanged(hd, u.holding())
 	u.hold(hd)
 	h.writer.putUser(u.rec)
 	h.publish(UserChanged{User: u.rec})
-	h.changed(u, textChanged, now)
+	h.scheduleExpiry(u)
+	h.changed(u, presence.ReasonManual, holdingChanged, now)
 	return SelfResult{Self: h.self(u)}, nil
 }
