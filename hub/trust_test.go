@@ -322,10 +322,22 @@ type changeLog struct {
 	catalog  []CatalogChange
 }
 
-func (l *changeLog) OnPresence(c PresenceChange) { l.mu.Lock(); l.presence = append(l.presence, c); l.mu.Unlock() }
-func (l *changeLog) OnService(c ServiceChange)   { l.mu.Lock(); l.service = append(l.service, c); l.mu.Unlock() }
-func (l *changeLog) OnCatalog(c CatalogChange)   { l.mu.Lock(); l.catalog = append(l.catalog, c); l.mu.Unlock() }
-func (l *changeLog) len() int                    { l.mu.Lock(); defer l.mu.Unlock(); return len(l.presence) }
+func (l *changeLog) OnPresence(c PresenceChange) {
+	l.mu.Lock()
+	l.presence = append(l.presence, c)
+	l.mu.Unlock()
+}
+func (l *changeLog) OnService(c ServiceChange) {
+	l.mu.Lock()
+	l.service = append(l.service, c)
+	l.mu.Unlock()
+}
+func (l *changeLog) OnCatalog(c CatalogChange) {
+	l.mu.Lock()
+	l.catalog = append(l.catalog, c)
+	l.mu.Unlock()
+}
+func (l *changeLog) len() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.presence) }
 func (l *changeLog) all() []PresenceChange {
 	l.mu.Lock()
 	defer l.mu.Unlock()
