@@ -396,3 +396,94 @@ func TestChangeSinkSeesWhatSubscribersSee(t *testing.T) {
 }
 
 func (s *sink) closedReason() CloseReason { s.mu.Lock(); defer s.mu.Unlock(); return s.closed }
+
+// recordingBackplane keeps what the hub publishes.
+type recordingBackplane struct {
+	countingBackplane
+	mu     sync.Mutex
+	events []ClusterEvent
+}
+
+func (b *recordingBackplane) Publish(ev ClusterEvent) {
+	b.mu.Lock()
+	b.events = append(b.events, ev)
+	b.mu.Unlock()
+}
+
+// conns returns the ConnsChanged published about user.
+func (b *recordingBackplane) conns(user string) []ConnsChanged {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []ConnsChanged
+	for _, ev := range b.events {
+		if c, ok := ev.(ConnsChanged); ok && c.User == user {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// A node tells the others nothing of a closed connection until the grace
+// ends, so that they hold the user too; a dead connection it tells at once.
+func TestGraceHidesTheCloseFromOtherNodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bp := &recordingBackplane{}
+		h := New(Config{Store: newMemStore(), Backplane: bp, OfflineGrace: 5 * time.Second})
+		defer run(t, h)()
+		h.Connect(ConnInfo{ID: 1, User: "bob"}, &sink{})
+		h.Connect(ConnInfo{ID: 2, User: "eve"}, &sink{})
+		synctest.Wait()
+		h.Disconnect(1)
+		h.DisconnectDead(2)
+		time.Sleep(5*time.Second - time.Millisecond)
+		synctest.Wait()
+		if got := bp.conns("bob"); len(got) != 1 || got[0].Conns.Online != 1 || got[0].Reason != presence.ReasonConnect {
+			t.Fatalf("published of bob inside the grace: %+v, want only his connect", got)
+		}
+		if got := bp.conns("eve"); len(got) != 2 || got[1].Conns.Live() || got[1].Reason != presence.ReasonHeartbeat {
+			t.Errorf("published of eve: %+v, want her dead connection at once, reason heartbeat", got)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if got := bp.conns("bob"); len(got) != 2 || got[1].Conns.Live() || got[1].Reason != presence.ReasonDisconnect {
+			t.Errorf("published of bob after the grace: %+v, want zero, reason disconnect", got)
+		}
+	})
+}
+
+// Another node's users: one that stopped cleanly hands over their grace,
+// one that died does not; a reconnect on a third node inside the grace
+// changes nothing.
+func TestOtherNodesGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := New(Config{Store: newMemStore(), Backplane: &recordingBackplane{}, OfflineGrace: 5 * time.Second})
+		defer run(t, h)()
+		w := watch(h, "bob", "eve", "ann")
+		for _, u := range []string{"bob", "eve"} {
+			h.Apply(ConnsChanged{Node: "n2", User: u, Conns: presence.Conns{Online: 1}, Reason: presence.ReasonConnect})
+		}
+		h.Apply(ConnsChanged{Node: "n3", User: "ann", Conns: presence.Conns{Online: 1}, Reason: presence.ReasonConnect})
+		synctest.Wait()
+		n := w.about("bob")
+		h.Apply(NodeGone{Node: "n2", Clean: true})
+		h.Apply(NodeGone{Node: "n3"}) // died
+		synctest.Wait()
+		if e, _ := w.last("ann"); e.Status != presence.Offline || e.Reason != presence.ReasonNodeLost {
+			t.Errorf("ann = %+v, want offline at once, reason node_lost", e)
+		}
+		if e, _ := w.last("bob"); e.Status != presence.Online || w.about("bob") != n {
+			t.Errorf("bob = %+v, want held online, no frame", e)
+		}
+		time.Sleep(time.Second)
+		h.Apply(ConnsChanged{Node: "n4", User: "bob", Conns: presence.Conns{Online: 1}, Reason: presence.ReasonConnect})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if w.about("bob") != n {
+			t.Errorf("bob's move to another node was seen: %+v", w.presence)
+		}
+		if e, _ := w.last("eve"); e.Status != presence.Offline || e.Reason != presence.ReasonDisconnect {
+			t.Errorf("eve = %+v after the grace, want offline, reason disconnect", e)
+		}
+		h.Disconnect(100)
+	})
+}
