@@ -21,13 +21,17 @@ func command(c wire.Command) hub.Command {
 		return hub.Idle{}
 	case wire.TypeSetStatus:
 		st, _ := presence.ParseStatus(c.Status)
-		cmd := hub.SetStatus{Manual: st}
+		cmd := hub.SetStatus{Manual: st, Lifetime: lifetime(c)}
 		if c.Text != nil {
 			cmd.Text = *c.Text
 		}
 		return cmd
 	case wire.TypeSetCustomStatus:
-		return hub.SetCustomStatus{Custom: c.Custom}
+		return hub.SetCustomStatus{Custom: c.Custom, Lifetime: lifetime(c)}
+	case wire.TypeBye:
+		return hub.Bye{}
+	case wire.TypeHistory:
+		return hub.History{User: c.User, Limit: *c.Limit}
 	case wire.TypeSetPrefs:
 		cmd := hub.SetPrefs{AutoAway: c.AutoAway}
 		if c.IdleLimitS != nil {
@@ -49,16 +53,38 @@ func command(c wire.Command) hub.Command {
 		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: *c.Limit}
 	case wire.TypeAdminCreate:
 		p, _ := presence.ParseStatus(c.Presence)
-		return hub.CreateStatus{Name: c.Name, Presence: p}
+		return hub.CreateStatus{Name: c.Name, Presence: p, Duration: seconds(c.DurationS)}
 	case wire.TypeAdminUpdate:
 		p, _ := presence.ParseStatus(c.Presence)
-		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p}
+		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p, Duration: seconds(c.DurationS)}
 	case wire.TypeAdminDelete:
 		return hub.DeleteStatus{ID: c.Custom}
 	case wire.TypeAdminSettings:
 		return hub.AdminSettings{IdleLimit: time.Duration(*c.IdleLimitS) * time.Second}
 	}
 	return nil
+}
+
+// lifetime is the until or duration_s of a status pick.
+func lifetime(c wire.Command) status.Lifetime {
+	return status.Lifetime{Until: c.UntilTime(), Duration: seconds(c.DurationS)}
+}
+
+// seconds is a duration_s, 0 when absent.
+func seconds(s *int) time.Duration {
+	if s == nil {
+		return 0
+	}
+	return time.Duration(*s) * time.Second
+}
+
+// optSeconds is a duration as duration_s: null when zero.
+func optSeconds(d time.Duration) *int {
+	if d <= 0 {
+		return nil
+	}
+	s := int(d / time.Second)
+	return &s
 }
 
 func optString(s string) *string {
@@ -81,7 +107,7 @@ func entry(e hub.Entry) wire.Entry {
 		return wire.Entry{ID: e.User, Status: wire.StatusDisabled}
 	}
 	return wire.Entry{ID: e.User, Status: e.Status.String(), Text: e.Text, Custom: optString(e.Custom),
-		Since: optTime(e.Since), LastSeen: optTime(e.LastSeen)}
+		Since: optTime(e.Since), LastSeen: optTime(e.LastSeen), Until: optTime(e.Until), Reason: optString(e.Reason.String())}
 }
 
 func entries(es []hub.Entry) []wire.Entry {
@@ -97,7 +123,8 @@ func self(s hub.Self) wire.Self {
 	if s.Disabled {
 		st = wire.StatusDisabled
 	}
-	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom)}
+	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom),
+		Until: optTime(s.Until), Reason: optString(s.Reason.String())}
 }
 
 func service(s hub.Service) wire.Service {
@@ -114,7 +141,7 @@ func service(s hub.Service) wire.Service {
 }
 
 func custom(c status.Custom) wire.CustomStatus {
-	return wire.CustomStatus{ID: c.ID, Name: c.Name, Presence: c.Presence.String()}
+	return wire.CustomStatus{ID: c.ID, Name: c.Name, Presence: c.Presence.String(), DurationS: optSeconds(c.Duration)}
 }
 
 func customs(cs []status.Custom) []wire.CustomStatus {
@@ -202,6 +229,13 @@ func result(id string, r hub.Result) (wire.Result, bool) {
 			Limit: limitPtr(r.Service.Limit), Edition: string(r.Service.Edition), ServiceSince: optTime(r.Service.Since)}
 	case hub.SettingsResult:
 		w.Settings = &wire.Settings{IdleLimitS: int(r.IdleLimit / time.Second)}
+	case hub.HistoryResult:
+		items := make([]wire.HistoryItem, len(r.Items))
+		for i, t := range r.Items {
+			items[i] = wire.HistoryItem{At: t.At.UTC().Truncate(time.Millisecond), Status: t.Status.String(),
+				Previous: t.Previous.String(), Text: t.Text, Reason: t.Reason.String()}
+		}
+		w.Items = &items
 	default:
 		return w, false
 	}
@@ -255,11 +289,19 @@ func appendEntries(b []byte, es []hub.Entry) []byte {
 		}
 		e := &es[i]
 		w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
-		var since, seen time.Time
+		var since, seen, until time.Time
+		reason := e.Reason.String()
 		if !e.Disabled {
 			w.Status, w.Text = e.Status.String(), e.Text
 			if e.Custom != "" {
 				w.Custom = &e.Custom
+			}
+			if reason != "" {
+				w.Reason = &reason
+			}
+			if !e.Until.IsZero() {
+				until = e.Until.UTC().Truncate(time.Millisecond)
+				w.Until = &until
 			}
 			if !e.Since.IsZero() {
 				since = e.Since.UTC().Truncate(time.Millisecond)

@@ -36,6 +36,7 @@ type conn struct {
 	flushAt   *time.Timer // armed while a coalesced flush waits for its window
 	closed    bool
 	closeNext closeReason // close once the queue is written; 0: none
+	dead      bool        // closed for silence: the hub gives it no grace
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -99,11 +100,14 @@ func (c *conn) Close(r hub.CloseReason) {
 	switch r {
 	case hub.CloseTooManyConns:
 		c.closeNext = closeTooManyConns
-		if !c.writing {
-			c.startFlush()
-		}
+	case hub.CloseBye:
+		c.closeNext = closeBye
 	default:
 		c.closeLocked(closeShutdown)
+		return
+	}
+	if !c.writing {
+		c.startFlush()
 	}
 }
 
@@ -256,6 +260,7 @@ func (c *conn) beat() {
 		c.mu.Lock()
 		if !c.closed {
 			c.closed = true
+			c.dead = true
 			c.srv.countClose(closeDead)
 			// The peer is gone: no close handshake to wait for.
 			c.ws.CloseNow()
@@ -279,6 +284,19 @@ func (c *conn) beat() {
 	c.heartbeat.Reset(min(hb, dead.Sub(now)))
 }
 
+// leave tells the hub the connection is gone. One found dead by heartbeat
+// gets no reconnect grace: the wait for it already happened.
+func (c *conn) leave() {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		c.srv.cfg.Hub.DisconnectDead(c.id)
+	} else {
+		c.srv.cfg.Hub.Disconnect(c.id)
+	}
+}
+
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
@@ -291,7 +309,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		c.mu.Unlock()
 		return
 	}
-	defer s.cfg.Hub.Disconnect(c.id)
+	defer c.leave()
 
 	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
 	var refused int
