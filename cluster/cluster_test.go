@@ -116,8 +116,10 @@ type node struct {
 func startNode(t *testing.T, r *redisServer, args ...string) *node {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	// No reconnect grace unless a test asks: these tests watch users
+	// leave, and trust_test.go tests the grace.
 	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
-		"-jwt-secret", secret, "-node-ttl", "2s"}, args...)...)
+		"-jwt-secret", secret, "-node-ttl", "2s", "-offline-grace", "0"}, args...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

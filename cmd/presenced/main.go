@@ -46,6 +46,7 @@ type config struct {
 	limit          int
 	idleLimit      time.Duration
 	heartbeat      time.Duration
+	offlineGrace   time.Duration
 	allowedOrigins string
 	adminAddr      string
 	nodeID         string
@@ -73,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit (1s or more)")
 	fs.DurationVar(&cfg.heartbeat, "heartbeat", 10*time.Second, "server ping interval; silent for 2.5 of them is dead")
+	fs.DurationVar(&cfg.offlineGrace, "offline-grace", 5*time.Second, "how long a user whose last connection closed keeps their status (0: off)")
 	fs.StringVar(&cfg.allowedOrigins, "allowed-origins", "", "comma-separated extra origin patterns for browsers on other hosts")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:9090", "metrics and pprof listener (empty: off)")
 	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
@@ -95,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-idle-limit must be 1s or more")
 	case cfg.heartbeat < 100*time.Millisecond:
 		return cfg, errors.New("-heartbeat must be 100ms or more")
+	case cfg.offlineGrace < 0:
+		return cfg, errors.New("-offline-grace must be 0 (off) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.secret == "" && !cfg.dev:
@@ -177,11 +181,12 @@ func run(args []string, stderr io.Writer) error {
 
 	maxConns := connCapacity(log)
 	hcfg := hub.Config{
-		Store:     st,
-		Log:       log.With().Str("component", "hub").Logger(),
-		Edition:   hub.Edition(cfg.edition),
-		Limit:     cfg.limit,
-		IdleLimit: cfg.idleLimit,
+		Store:        st,
+		Log:          log.With().Str("component", "hub").Logger(),
+		Edition:      hub.Edition(cfg.edition),
+		Limit:        cfg.limit,
+		IdleLimit:    cfg.idleLimit,
+		OfflineGrace: cfg.offlineGrace,
 	}
 	var node *cluster.Node
 	if rdb != nil {

@@ -137,6 +137,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-edition", "gold"}, "", "free or enterprise"},
 		{[]string{"-dev", "-connection-limit", "500"}, "", "never raise it"},
 		{[]string{"-dev", "-idle-limit", "10ms"}, "", "-idle-limit"},
+		{[]string{"-dev", "-offline-grace", "-1s"}, "", "-offline-grace"},
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
 	}
 	for _, tt := range tests {
