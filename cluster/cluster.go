@@ -112,7 +112,7 @@ type userRecord struct {
 	Custom    string `json:"c,omitempty"`
 	IdleLimit int64  `json:"i,omitempty"` // ms
 	AutoAway  bool   `json:"a"`
-	LastSeen  int64  `json:"l,omitempty"` // unix ms
+	LastSeen  int64  `json:"l,omitempty"`  // unix ms
 	Until     int64  `json:"un,omitempty"` // unix ms
 }
 
