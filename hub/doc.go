@@ -9,5 +9,8 @@
 // waits on a socket or on the store: durable writes go through a writer
 // goroutine, and their outcome comes back to the inbox as a command.
 //
-// Time comes from package time; tests run the hub under testing/synctest.
+// Every timed rule (a connection going idle, a user's reconnect grace
+// ending, a chosen status expiring) is one deadline on one heap, with one
+// timer aimed at the earliest. Time comes from package time; tests run the
+// hub under testing/synctest.
 package hub
