@@ -18,6 +18,7 @@ type closeReason int
 // The reasons a connection ends.
 const (
 	closeUnauthorized closeReason = iota + 1 // hello refused (4001)
+	closeTokenExpired                        // the token's exp passed without a refresh (4001)
 	closeAuthTimeout                         // no hello in time (4002)
 	closeRateLimited                         // sustained rate-limit violations (4008)
 	closeTooSlow                             // updates not read: a slow consumer (4009)
@@ -37,6 +38,7 @@ var closeReasons = [...]struct {
 	metric string
 }{
 	closeUnauthorized: {4001, "unauthorized", "unauthorized"},
+	closeTokenExpired: {4001, "token expired", "token_expired"},
 	closeAuthTimeout:  {4002, "auth timeout", "auth_timeout"},
 	closeRateLimited:  {4008, "rate limited", "rate_limited"},
 	closeTooSlow:      {4009, "too slow: updates were not read", "slow"},

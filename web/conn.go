@@ -37,6 +37,8 @@ type conn struct {
 	closed    bool
 	closeNext closeReason // close once the queue is written; 0: none
 	dead      bool        // closed for silence: the hub gives it no grace
+	expires   time.Time   // when the token ends the session; zero: never
+	expiry    *time.Timer // aimed at expires
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -310,6 +312,10 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		return
 	}
 	defer c.leave()
+	c.mu.Lock()
+	c.setExpiry(c.ident.Expires)
+	c.mu.Unlock()
+	defer c.stopExpiry()
 
 	limiter := rate.NewLimiter(s.cfg.RateLimit, s.cfg.RateBurst)
 	var refused int
@@ -357,6 +363,8 @@ func (c *conn) handle(data []byte) {
 		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
 	case wire.TypeHello:
 		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+	case wire.TypeRefresh:
+		c.refresh(cmd)
 	default:
 		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
 	}

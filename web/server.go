@@ -18,19 +18,28 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/web/wire"
 )
 
-//go:embed static
+// static is the page. By pattern, not the whole folder: web/static is
+// also the presence-client npm package, whose node_modules must never end
+// up in the binary.
+//
+//go:embed static/*.html static/*.js static/*.css
 var static embed.FS
 
 // Config configures a Server. The zero value of each field means its default.
 type Config struct {
 	// Hub is the workspace's hub. Required.
 	Hub *hub.Hub
-	// Secret signs and checks tokens (HS256). Required.
+	// Secret signs dev tokens, and checks tokens (HS256) when Verifier is
+	// nil. Required unless Verifier is set.
 	Secret []byte
+	// Verifier checks the tokens of hello and refresh, and says when it is
+	// not ready (/readyz). Default: HS256 with Secret.
+	Verifier *auth.Verifier
 	// Dev mints tokens at /dev/token and accepts tokens without exp.
 	// Default: off.
 	Dev bool
@@ -75,7 +84,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	log      zerolog.Logger
-	verifier verifier
+	verifier *auth.Verifier
 	metrics  *metrics
 
 	open  atomic.Int64 // open WebSocket connections
@@ -116,9 +125,12 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
-		verifier: verifier{secret: cfg.Secret, requireExp: !cfg.Dev},
+		verifier: cfg.Verifier,
 		metrics:  newMetrics(cfg.Hub, cfg.Node),
 		conns:    make(map[*conn]struct{}),
+	}
+	if s.verifier == nil {
+		s.verifier = newVerifier(cfg)
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	return s
@@ -157,6 +169,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	}
 	if !s.cfg.Hub.Healthy() {
 		http.Error(w, "not ready: the store is unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.verifier.Ready(); err != nil {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ok\n"))
@@ -270,7 +286,7 @@ func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, strin
 	if derr != nil {
 		return fail(protocolError(derr).Message)
 	}
-	ident, err := s.verifier.verify(cmd.Token)
+	ident, err := s.verify(ctx, cmd.Token)
 	if err != nil {
 		return fail(err.Error())
 	}

@@ -52,6 +52,7 @@ type config struct {
 	nodeID         string
 	nodeName       string
 	nodeTTL        time.Duration
+	auth           authConfig
 }
 
 func main() {
@@ -69,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.dev, "dev", false, "dev mode: mint tokens at /dev/token, pretty logs")
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the embedded store")
 	fs.StringVar(&cfg.redis, "redis", "", "Redis URL (redis://host:6379/0); when set, Redis is the store")
-	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; required unless -dev")
+	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; one of -jwt-secret, -jwks-url or -dev is required")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit (1s or more)")
@@ -80,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
 	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's advertised name in logs; default: host name and port")
 	fs.DurationVar(&cfg.nodeTTL, "node-ttl", 8*time.Second, "with -redis: a node silent this long is dead and its connections are dropped")
+	authFlags(fs, &cfg.auth)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -101,8 +103,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-offline-grace must be 0 (off) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
-	case cfg.secret == "" && !cfg.dev:
-		return cfg, errors.New("-jwt-secret (or PRESENCE_JWT_SECRET) is required unless -dev")
+	}
+	if err := checkAuth(cfg); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -163,6 +166,17 @@ func run(args []string, stderr io.Writer) error {
 		}
 	}
 
+	verifier, err := newVerifier(cfg, secret, log.With().Str("component", "auth").Logger())
+	if err != nil {
+		return err
+	}
+	// The identity provider's keys load in the background: the hub starts
+	// even while they cannot, and /readyz says why.
+	authCtx, stopAuth := context.WithCancel(context.Background())
+	authDone := make(chan struct{})
+	go func() { verifier.Run(authCtx); close(authDone) }()
+	defer func() { stopAuth(); <-authDone }()
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -211,6 +225,7 @@ func run(args []string, stderr io.Writer) error {
 	wcfg := web.Config{
 		Hub:            h,
 		Secret:         secret,
+		Verifier:       verifier,
 		Dev:            cfg.dev,
 		Log:            log.With().Str("component", "web").Logger(),
 		AllowedOrigins: origins,

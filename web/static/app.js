@@ -293,7 +293,9 @@ async function start(session) {
     }
     token = () => (first ? Promise.resolve(first) : devToken(session.user, session.admin)).finally(() => { first = null; });
   }
-  const c = new PresenceClient({ token });
+  // A dev session can always get a new token (refresh, reconnect after
+  // 4001); a pasted token is used as is until it expires.
+  const c = new PresenceClient(typeof token === 'function' ? { getToken: token } : { token });
   client = c;
   c.on('welcome', (w) => client === c && onWelcome(w));
   c.on('presence', (p) => client === c && onPresence(p));

@@ -48,6 +48,7 @@ const (
 	TypeAdminSettings   = "admin.settings"
 	TypeBye             = "bye"
 	TypeHistory         = "history"
+	TypeRefresh         = "refresh" // wave 2: a newer token for the same session
 )
 
 // Command is any client frame: the union of every command's fields. Decode
@@ -147,6 +148,10 @@ func (c *Command) validate() error {
 	case TypeHello:
 		if c.Token == "" {
 			return Errorf(CodeBadRequest, "hello needs a token")
+		}
+	case TypeRefresh:
+		if c.Token == "" {
+			return Errorf(CodeBadRequest, "refresh needs a token")
 		}
 	case TypePing, TypeActivity, TypeIdle, TypeAdminStats, TypeBye:
 	case TypeSetStatus:

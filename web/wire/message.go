@@ -119,6 +119,7 @@ type Result struct {
 	Total    *int          `json:"total,omitempty"`    // admin.statuses.list
 	Service  *Service      `json:"service,omitempty"`  // admin.service, admin.stats
 	Settings *Settings     `json:"settings,omitempty"` // admin.settings
+	Expires  *time.Time    `json:"expires,omitempty"`  // refresh: when the session now ends
 	*Stats
 }
 
@@ -199,6 +200,7 @@ type Frame struct {
 	History  []HistoryItem  `json:"-"` // the items of a history result
 	Total    int            `json:"total"`
 	Settings *Settings      `json:"settings"`
+	Expires  *time.Time     `json:"expires"`
 
 	Connections  int        `json:"connections"`
 	Peak         int        `json:"peak"`
