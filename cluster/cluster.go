@@ -103,6 +103,7 @@ type message struct {
 	Svc   *serviceMsg  `json:"svc,omitempty"`
 	Set   *settingsMsg `json:"set,omitempty"`
 	Gone  string       `json:"gone,omitempty"`
+	Out   []string     `json:"out,omitempty"` // users signed out
 }
 
 type userRecord struct {
@@ -290,6 +291,8 @@ func encodeEvent(m *message, ev hub.ClusterEvent) {
 		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
 	case hub.SettingsChanged:
 		m.Set = &settingsMsg{IdleLimit: ev.Settings.IdleLimit.Milliseconds()}
+	case hub.SignedOut:
+		m.Out = append(m.Out, ev.User)
 	}
 }
 
@@ -544,6 +547,9 @@ func (n *Node) apply(m message) {
 	}
 	if s := m.Set; s != nil {
 		n.h.Apply(hub.SettingsChanged{Settings: store.Settings{IdleLimit: time.Duration(s.IdleLimit) * time.Millisecond}})
+	}
+	for _, u := range m.Out {
+		n.h.Apply(hub.SignedOut{User: u})
 	}
 }
 

@@ -33,7 +33,8 @@ type Backplane interface {
 type ClusterEvent interface{ clusterEvent() }
 
 // The cluster events. The hub publishes ConnsChanged (Node empty: this
-// node), UserChanged, CatalogChanged, ServiceSwitched and SettingsChanged;
+// node), UserChanged, CatalogChanged, ServiceSwitched, SettingsChanged and
+// SignedOut;
 // the backplane applies those of other nodes, and NodeGone, NodeSnapshot,
 // CountChanged and Resync.
 type (
@@ -63,6 +64,9 @@ type (
 		Node  string
 		Clean bool
 	}
+	// SignedOut: User was signed out on another node; their connections
+	// here end too.
+	SignedOut struct{ User string }
 	// NodeSnapshot replaces all that is known of Node's connections.
 	NodeSnapshot struct {
 		Node  string
@@ -87,6 +91,7 @@ func (CatalogChanged) clusterEvent()  {}
 func (ServiceSwitched) clusterEvent() {}
 func (SettingsChanged) clusterEvent() {}
 func (NodeGone) clusterEvent()        {}
+func (SignedOut) clusterEvent()       {}
 func (NodeSnapshot) clusterEvent()    {}
 func (CountChanged) clusterEvent()    {}
 func (Resync) clusterEvent()          {}
@@ -182,6 +187,10 @@ func (h *Hub) apply(ev ClusterEvent) {
 		}
 	case NodeGone:
 		h.nodeGone(ev.Node, ev.Clean, now)
+	case SignedOut:
+		if u := h.users[ev.User]; u != nil {
+			h.signOutHere(u, now)
+		}
 	case NodeSnapshot:
 		for _, u := range h.users {
 			if _, ok := u.remote[ev.Node]; ok {

@@ -33,6 +33,10 @@ type (
 	}
 	// Bye ends the connection at once, without the reconnect grace.
 	Bye struct{}
+	// SignOut ends every connection of the user, on every node, without
+	// the grace (close CloseSignedOut): they read offline at once. It is
+	// the HTTP API's bye.
+	SignOut struct{}
 	// History asks for a user's recent transitions, newest first: User's
 	// ("": the connection's own; another user's needs the admin role), at
 	// most Limit (0: DefaultHistoryLimit).
@@ -94,6 +98,7 @@ func (Idle) command()            {}
 func (SetStatus) command()       {}
 func (SetCustomStatus) command() {}
 func (Bye) command()             {}
+func (SignOut) command()         {}
 func (History) command()         {}
 func (SetPrefs) command()        {}
 func (Subscribe) command()       {}
@@ -155,8 +160,10 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 		r(h.setPrefs(c.user, cmd))
 	case Bye:
 		h.bye(c, r, now)
+	case SignOut:
+		r(h.signOut(c.user, now))
 	case History:
-		r(h.historyOf(c, cmd, now))
+		r(h.historyOf(c.user, c.admin, cmd, now))
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:

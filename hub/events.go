@@ -35,6 +35,7 @@ const (
 	CloseTooManyConns CloseReason = iota + 1 // the user has too many connections
 	CloseShutdown                            // the hub is stopping
 	CloseBye                                 // the client said bye; after the reply
+	CloseSignedOut                           // the user was signed out (SignOut)
 )
 
 // Entry is one user's presence as a subscriber sees it.

@@ -52,6 +52,25 @@ func (h *Hub) bye(c *conn, r reply, now time.Time) {
 	h.leave(c, presence.ReasonDisconnect, false, now)
 }
 
+// signOut ends every connection of u here, and tells the other nodes to do
+// the same, without the grace: u reads offline at once.
+func (h *Hub) signOut(u *user, now time.Time) (Result, *Error) {
+	h.publish(SignedOut{User: u.id})
+	h.signOutHere(u, now)
+	return nil, nil
+}
+
+func (h *Hub) signOutHere(u *user, now time.Time) {
+	for _, c := range u.conns {
+		c.sink.Close(CloseSignedOut)
+		h.leave(c, presence.ReasonDisconnect, false, now)
+	}
+	if u.grace.pending() {
+		h.release(u)
+		h.changed(u, presence.ReasonDisconnect, false, now)
+	}
+}
+
 // nodeGone drops node's connections. A node that stopped cleanly (clean)
 // hands its users' grace to this node: those not connected elsewhere are
 // held. A node that died gets none: the node TTL was the wait.

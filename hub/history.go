@@ -6,13 +6,13 @@ import "time"
 // command does not say.
 const DefaultHistoryLimit = 20
 
-// historyOf answers history: the user's own, or as an admin anyone's.
-func (h *Hub) historyOf(c *conn, cmd History, now time.Time) (Result, *Error) {
+// historyOf answers history for u: their own, or for an admin anyone's.
+func (h *Hub) historyOf(u *user, admin bool, cmd History, now time.Time) (Result, *Error) {
 	uid := cmd.User
 	if uid == "" {
-		uid = c.user.id
+		uid = u.id
 	}
-	if uid != c.user.id && !c.admin {
+	if uid != u.id && !admin {
 		return nil, errorf(CodeForbidden, "only admins may read another user's history")
 	}
 	limit := cmd.Limit

@@ -487,3 +487,44 @@ func TestOtherNodesGone(t *testing.T) {
 		h.Disconnect(100)
 	})
 }
+
+// SignOut (the HTTP API's bye) ends every connection of the user, here and
+// on the other nodes, with no grace.
+func TestSignOutEndsEveryConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bp := &recordingBackplane{}
+		h := New(Config{Store: newMemStore(), Backplane: bp, OfflineGrace: time.Minute})
+		defer run(t, h)()
+		w := watch(h, "bob", "eve")
+		phone, laptop, eve := &sink{}, &sink{}, &sink{}
+		h.Connect(ConnInfo{ID: 1, User: "bob"}, phone)
+		h.Connect(ConnInfo{ID: 2, User: "bob"}, laptop)
+		h.Connect(ConnInfo{ID: 3, User: "eve"}, eve)
+		h.Do(1, "o", SignOut{})
+		h.Apply(SignedOut{User: "eve"}) // signed out on another node
+		synctest.Wait()
+		if r, ok := phone.reply("o"); !ok || r.Err != nil {
+			t.Errorf("sign out answered %+v", r)
+		}
+		for name, s := range map[string]*sink{"phone": phone, "laptop": laptop, "eve": eve} {
+			if s.closedReason() != CloseSignedOut {
+				t.Errorf("%s closed with %v, want CloseSignedOut", name, s.closedReason())
+			}
+		}
+		for _, u := range []string{"bob", "eve"} {
+			if e, _ := w.last(u); e.Status != presence.Offline || e.Reason != presence.ReasonDisconnect {
+				t.Errorf("%s = %+v, want offline at once, reason disconnect", u, e)
+			}
+		}
+		bp.mu.Lock()
+		told := false
+		for _, ev := range bp.events {
+			told = told || ev == ClusterEvent(SignedOut{User: "bob"})
+		}
+		bp.mu.Unlock()
+		if !told {
+			t.Error("the other nodes were not told bob signed out")
+		}
+		h.Disconnect(100)
+	})
+}

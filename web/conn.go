@@ -104,6 +104,8 @@ func (c *conn) Close(r hub.CloseReason) {
 		c.closeNext = closeTooManyConns
 	case hub.CloseBye:
 		c.closeNext = closeBye
+	case hub.CloseSignedOut:
+		c.closeNext = closeSignedOut
 	default:
 		c.closeLocked(closeShutdown)
 		return
