@@ -80,9 +80,11 @@ func TestClearAfterEndsByItself(t *testing.T) {
 		return true;
 	})()`)
 	bob.fill(`#status-text`, "Lunch")
+	bob.screenshot("clear-after")
 	bob.click(`[data-status-option="busy"]`)
 	alice.waitVisible(`[data-user="bob"][data-status-until] [data-status="busy"]`)
 	until[bool](alice, `/^until \d/.test(document.querySelector('[data-user="bob"] .until').textContent)`)
+	alice.screenshot("until")
 	untilAttr := eval[string](alice, `document.querySelector('[data-user="bob"]').dataset.statusUntil`)
 	at, err := time.Parse(time.RFC3339, untilAttr)
 	if err != nil || at.Before(time.Now()) || at.After(time.Now().Add(5*time.Second)) {
