@@ -35,7 +35,7 @@ type user struct {
 	seen   presence.Conns  // the connections status was last computed from
 
 	// A user whose last connection closed is held, with the connections
-	// they had, until the grace deadline: see holdFor.
+	// they had, until the grace deadline: see grace.go.
 	grace    deadline
 	held     presence.Conns
 	heldHere bool // the held connections were this node's
