@@ -435,7 +435,14 @@ func TestGraceHidesTheCloseFromOtherNodes(t *testing.T) {
 		synctest.Wait()
 		h.Disconnect(1)
 		h.DisconnectDead(2)
-		time.Sleep(5*time.Second - time.Millisecond)
+		time.Sleep(2 * time.Second)
+		// Changes to a held user (a status set through another node) and a
+		// republish keep telling the held connection.
+		h.Apply(UserChanged{User: store.User{ID: "bob", Manual: presence.Busy, AutoAway: true}})
+		if users, _, _ := h.LocalConns(t.Context()); users["bob"] != (presence.Conns{Online: 1}) {
+			t.Errorf("republished connections of bob inside the grace: %+v, want his one", users["bob"])
+		}
+		time.Sleep(3*time.Second - time.Millisecond)
 		synctest.Wait()
 		if got := bp.conns("bob"); len(got) != 1 || got[0].Conns.Online != 1 || got[0].Reason != presence.ReasonConnect {
 			t.Fatalf("published of bob inside the grace: %+v, want only his connect", got)
