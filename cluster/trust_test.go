@@ -15,25 +15,12 @@ import (
 // holds across nodes and across a node's clean shutdown, expiry is agreed by
 // every node with one event each, and a killed node's users say node_lost.
 
-func reason(e wire.Entry) string {
-	if e.Reason == nil {
-		return "null"
-	}
-	return *e.Reason
-}
-
 // about counts the presence frames in frames that carry user.
 func about(frames []wire.Frame, user string) int {
 	n := 0
 	for _, f := range frames {
-		if f.Type != wire.TypePresence {
-			continue
-		}
-		for _, e := range f.Users {
-			if e.ID == user {
-				n++
-				break
-			}
+		if wstest.Carries(f, user) {
+			n++
 		}
 	}
 	return n
@@ -53,7 +40,7 @@ func TestGraceAcrossNodes(t *testing.T) {
 	alice.WS.Close(websocket.StatusGoingAway, "reload")
 	carol.WS.Close(websocket.StatusGoingAway, "") // does not come back: the clock
 	n2.connect(t, "alice", false)                 // the load balancer sent the reload elsewhere
-	if e := watcher.Sees("carol", "offline"); reason(e) != "disconnect" {
+	if e := watcher.Sees("carol", "offline"); wstest.ReasonOf(e) != "disconnect" {
 		t.Errorf("carol = %+v, want offline with reason disconnect", e)
 	}
 	if n := about(watcher.Backlog, "alice"); n != 0 {
@@ -88,7 +75,7 @@ func TestRollingDeploy(t *testing.T) {
 	e := watcher.Sees("carol", "offline")
 	took := time.Since(stopped)
 	t.Logf("clean shutdown: carol offline after %v (grace 3s)", took.Round(time.Millisecond))
-	if reason(e) != "disconnect" || took < 3*time.Second {
+	if wstest.ReasonOf(e) != "disconnect" || took < 3*time.Second {
 		t.Errorf("carol = %+v after %v, want offline with reason disconnect after the grace", e, took)
 	}
 	if n := about(watcher.Backlog, "alice"); n != 0 {
@@ -119,7 +106,7 @@ func TestExpiryAgreedByEveryNode(t *testing.T) {
 		e := w.Sees("alice", "online")
 		late := time.Since(until)
 		t.Logf("node %d: expiry seen %v after until", i+1, late.Round(time.Millisecond))
-		if reason(e) != "expired" || late > time.Second {
+		if wstest.ReasonOf(e) != "expired" || late > time.Second {
 			t.Errorf("node %d: alice = %+v %v after until, want online with reason expired within 1 s", i+1, e, late)
 		}
 	}
@@ -145,7 +132,7 @@ func TestKilledNodeSaysNodeLost(t *testing.T) {
 	e := watcher.Sees("bob", "offline")
 	took := time.Since(killed)
 	t.Logf("killed node: bob offline after %v (node TTL 2s)", took.Round(time.Millisecond))
-	if reason(e) != "node_lost" || took > 5*time.Second {
+	if wstest.ReasonOf(e) != "node_lost" || took > 5*time.Second {
 		t.Errorf("bob = %+v after %v, want offline with reason node_lost within 1.25 TTL, no grace on top", e, took)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/web/wire"
@@ -16,26 +17,6 @@ import (
 
 // Tests of issue 11 over real sockets: reasons, the reconnect grace, bye,
 // status expiry and history.
-
-func reasonOf(e wire.Entry) string {
-	if e.Reason == nil {
-		return "null"
-	}
-	return *e.Reason
-}
-
-// frameAbout reports whether f is a presence frame carrying user.
-func frameAbout(f wire.Frame, user string) bool {
-	if f.Type != wire.TypePresence {
-		return false
-	}
-	for _, e := range f.Users {
-		if e.ID == user {
-			return true
-		}
-	}
-	return false
-}
 
 func TestEntriesSayWhy(t *testing.T) {
 	n := startNode(t, options{})
@@ -62,7 +43,7 @@ func TestEntriesSayWhy(t *testing.T) {
 		if s.cmd != nil {
 			bob.OK(s.cmd)
 		}
-		if e := alice.PresenceOf("bob", s.status); reasonOf(e) != s.reason {
+		if e := alice.PresenceOf("bob", s.status); wstest.ReasonOf(e) != s.reason {
 			t.Errorf("after %v: bob = %+v, want reason %s", s.cmd, e, s.reason)
 		}
 	}
@@ -86,14 +67,14 @@ func TestReloadInsideGraceIsInvisible(t *testing.T) {
 	alice.WS.Close(websocket.StatusGoingAway, "reload")
 	carol.WS.Close(websocket.StatusGoingAway, "closed the tab")
 	n.connect(t, "alice", false)
-	if e := watcher.PresenceOf("carol", "offline"); reasonOf(e) != "disconnect" {
+	if e := watcher.PresenceOf("carol", "offline"); wstest.ReasonOf(e) != "disconnect" {
 		t.Errorf("carol = %+v, want offline with reason disconnect", e)
 	}
 	if d := time.Since(left); d < 300*time.Millisecond {
 		t.Errorf("carol read offline %v after leaving, before the grace ended", d)
 	}
 	for _, f := range watcher.Backlog {
-		if frameAbout(f, "alice") {
+		if wstest.Carries(f, "alice") {
 			t.Errorf("the reload sent a frame: %+v", f)
 		}
 	}
@@ -139,7 +120,7 @@ func TestGraceEndsOffline(t *testing.T) {
 			e := watcher.PresenceOf("alice", "offline")
 			took := time.Since(left)
 			t.Logf("%s: offline after %v (grace %v)", tt.name, took.Round(time.Millisecond), grace)
-			if reasonOf(e) != "disconnect" || took < grace || took > grace+time.Second {
+			if wstest.ReasonOf(e) != "disconnect" || took < grace || took > grace+time.Second {
 				t.Errorf("alice = %+v after %v, want offline with reason disconnect between %v and %v", e, took, grace, grace+time.Second)
 			}
 			if e.LastSeen == nil || e.LastSeen.Before(left.Add(-time.Second)) || e.LastSeen.After(left.Add(grace/2)) {
@@ -162,7 +143,7 @@ func TestByeSkipsGrace(t *testing.T) {
 	e := watcher.PresenceOf("alice", "offline")
 	took := time.Since(start)
 	t.Logf("bye: offline after %v", took.Round(time.Millisecond))
-	if reasonOf(e) != "disconnect" || took > time.Second {
+	if wstest.ReasonOf(e) != "disconnect" || took > time.Second {
 		t.Errorf("alice = %+v after %v, want offline with reason disconnect within 1 s", e, took)
 	}
 	if code := alice.Closed(); code != websocket.StatusNormalClosure {
@@ -186,7 +167,7 @@ func TestHeartbeatDeadGetsNoGrace(t *testing.T) {
 	e := watcher.PresenceOf("bob", "offline")
 	took := time.Since(start)
 	t.Logf("silent client: offline after %v (heartbeat 100ms: dead after 250ms)", took.Round(time.Millisecond))
-	if reasonOf(e) != "heartbeat" || took > 2*time.Second {
+	if wstest.ReasonOf(e) != "heartbeat" || took > 2*time.Second {
 		t.Errorf("bob = %+v after %v, want offline with reason heartbeat, not after the minute's grace", e, took)
 	}
 }
@@ -224,7 +205,7 @@ func TestManyReloadsSendNothing(t *testing.T) {
 	frames := 0
 	for _, f := range watcher.Backlog {
 		for i := range users {
-			if frameAbout(f, userName(i)) {
+			if wstest.Carries(f, userName(i)) {
 				frames++
 				break
 			}
@@ -251,13 +232,13 @@ func TestStatusExpiresOverSocket(t *testing.T) {
 	if f.Self == nil || f.Self.Until == nil || !f.Self.Until.Equal(until) {
 		t.Errorf("self = %+v, want until %v", f.Self, until)
 	}
-	if e := watcher.PresenceOf("alice", "busy"); e.Until == nil || !e.Until.Equal(until) || reasonOf(e) != "manual" {
+	if e := watcher.PresenceOf("alice", "busy"); e.Until == nil || !e.Until.Equal(until) || wstest.ReasonOf(e) != "manual" {
 		t.Errorf("busy alice = %+v, want until %v and reason manual", e, until)
 	}
 	e := watcher.PresenceOf("alice", "online")
 	late := time.Since(until)
 	t.Logf("expiry seen %v after until", late.Round(time.Millisecond))
-	if reasonOf(e) != "expired" || e.Until != nil || e.Text != "" || late < 0 || late > time.Second {
+	if wstest.ReasonOf(e) != "expired" || e.Until != nil || e.Text != "" || late < 0 || late > time.Second {
 		t.Errorf("alice = %+v, %v after until; want online, reason expired, until null, no text, within 1 s", e, late)
 	}
 }
