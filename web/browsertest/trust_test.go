@@ -163,3 +163,40 @@ func TestCustomStatusDefaultDuration(t *testing.T) {
 		t.Errorf("the editor shows duration %q, want 3600", v)
 	}
 }
+
+// The page's own choices: 30 minutes from now on the server's clock, and
+// "Today" at the end of the day in the person's time zone.
+func TestClearAfterPresets(t *testing.T) {
+	s := startServer(t)
+	alice := s.signIn(t, "alice", false)
+	bob := s.signIn(t, "bob", false)
+	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
+
+	pickWith := func(duration, status string) time.Time {
+		t.Helper()
+		bob.click(`[data-self]`)
+		bob.waitVisible(`select[data-status-duration]`)
+		eval[bool](bob, fmt.Sprintf(`(() => {
+			const sel = document.querySelector('[data-status-duration]');
+			sel.selectedIndex = [...sel.options].findIndex(o => o.textContent === %s);
+			return sel.selectedIndex >= 0;
+		})()`, js(duration)))
+		bob.click(fmt.Sprintf(`[data-status-option=%q]`, status))
+		alice.waitVisible(fmt.Sprintf(`[data-user="bob"][data-status-until] [data-status=%q]`, status))
+		at, err := time.Parse(time.RFC3339, eval[string](alice, `document.querySelector('[data-user="bob"]').dataset.statusUntil`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if at := pickWith("30 minutes", "away"); at.Before(time.Now().Add(29*time.Minute)) || at.After(time.Now().Add(31*time.Minute)) {
+		t.Errorf("30 minutes ends at %v", at)
+	}
+	pickWith("Today", "busy")
+	if midnight := eval[bool](alice, `(() => {
+		const d = new Date(document.querySelector('[data-user="bob"]').dataset.statusUntil);
+		return d.getHours() === 0 && d.getMinutes() === 0 && d > new Date();
+	})()`); !midnight {
+		t.Errorf("Today ends at %s, want the next midnight", eval[string](alice, `document.querySelector('[data-user="bob"]').dataset.statusUntil`))
+	}
+}

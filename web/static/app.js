@@ -652,26 +652,36 @@ function updateRow(row, e) {
 
 // ---------------------------------------------------------------- status menu
 
+/** The end of this day, or of this week (Monday 00:00), in local time. */
+function endOf(kind) {
+  const end = new Date();
+  end.setHours(24, 0, 0, 0); // next midnight
+  if (kind === 'week') end.setDate(end.getDate() + ((8 - end.getDay()) % 7)); // on to Monday
+  return end;
+}
+
 /**
  * Aims "Today" and "This week" at the end of this day and week, in seconds
  * from now like the other choices.
  */
 function aimClearAfter() {
-  const now = new Date();
   for (const opt of $$('#status-duration option[data-until]')) {
-    const end = new Date(now);
-    end.setHours(24, 0, 0, 0); // next midnight
-    if (opt.dataset.until === 'week') end.setDate(end.getDate() + ((8 - end.getDay()) % 7)); // on to Monday
-    opt.value = String(Math.max(60, Math.round((end - now) / 1000)));
+    opt.value = String(Math.max(60, Math.round((endOf(opt.dataset.until) - Date.now()) / 1000)));
   }
 }
 
-/** When the chosen status clears, from the "clear after" choice: none for never. */
+/**
+ * When the chosen status clears, from the "clear after" choice: none for
+ * never. A span is a duration on the server's clock; the end of the day or
+ * week is a time; a span under a minute, shorter than any duration_s, can
+ * only be a time.
+ */
 function clearAfter() {
-  const sel = $('#status-duration');
-  if (sel.selectedOptions[0]?.dataset.until) aimClearAfter();
-  const s = Number(sel.value);
-  return s > 0 ? { until: new Date(Date.now() + s * 1000) } : undefined;
+  const opt = $('#status-duration').selectedOptions[0];
+  if (opt?.dataset.until) return { until: endOf(opt.dataset.until) };
+  const s = Number(opt?.value);
+  if (!(s > 0)) return undefined;
+  return s >= 60 ? { duration_s: s } : { until: new Date(Date.now() + s * 1000) };
 }
 
 function openMenu() {
