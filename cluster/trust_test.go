@@ -66,11 +66,11 @@ func TestRollingDeploy(t *testing.T) {
 	watcher.Backlog = nil
 
 	stopped := time.Now()
-	n1.cmd.Process.Signal(syscall.SIGTERM)
+	n1.proc.Cmd.Process.Signal(syscall.SIGTERM)
 	if code := alice.Closed(); code != websocket.StatusGoingAway {
 		t.Errorf("alice's socket closed with %d, want 1001", code)
 	}
-	n1.cmd.Wait()
+	n1.proc.Wait()
 	n2.connect(t, "alice", false)
 	e := watcher.Sees("carol", "offline")
 	took := time.Since(stopped)
@@ -127,7 +127,7 @@ func TestKilledNodeSaysNodeLost(t *testing.T) {
 	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	n2.connect(t, "bob", false)
 	watcher.Sees("bob", "online")
-	n2.cmd.Process.Signal(syscall.SIGKILL)
+	n2.proc.Cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
 	e := watcher.Sees("bob", "offline")
 	took := time.Since(killed)

@@ -171,9 +171,8 @@ func (h *Hub) Healthy() bool { return h.writer.healthy.Load() }
 
 // Run loads the workspace from the store, then serves commands until ctx is
 // done. Before it returns it writes what is still pending (for up to
-// drainTimeout)
-// and joins every goroutine it started. It returns an error only when the
-// store cannot be loaded.
+// drainTimeout) and joins every goroutine it started. It returns an error
+// only when the store cannot be loaded.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.started.Swap(true) {
 		return errors.New("hub: Run called twice")

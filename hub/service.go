@@ -27,8 +27,11 @@ func (h *Hub) serviceNow() Service {
 // countRose applies the limit after a connection made the count n, before
 // that connection is in h.conns. It returns the notices it sent admins.
 func (h *Hub) countRose(n int, now time.Time) []*Notice {
-	if n > h.peak {
-		h.peak = n
+	// With other nodes this node's peak may be stale (an admin elsewhere
+	// reset the workspace's): the store keeps the workspace's, so every
+	// count goes there; the writer coalesces them.
+	if n > h.peak || h.cfg.Backplane != nil {
+		h.peak = max(h.peak, n)
 		h.writer.raisePeak(n)
 	}
 	limit := h.cfg.Limit

@@ -102,20 +102,41 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func entry(e hub.Entry) wire.Entry {
-	if e.Disabled {
-		return wire.Entry{ID: e.User, Status: wire.StatusDisabled}
-	}
-	return wire.Entry{ID: e.User, Status: e.Status.String(), Text: e.Text, Custom: optString(e.Custom),
-		Since: optTime(e.Since), LastSeen: optTime(e.LastSeen), Until: optTime(e.Until), Reason: optString(e.Reason.String())}
+// entryBuf holds what a wire entry points to, so that an entry encoded
+// from a buffer on the stack costs no allocation.
+type entryBuf struct {
+	custom, reason     string
+	since, seen, until time.Time
 }
 
-func entries(es []hub.Entry) []wire.Entry {
-	out := make([]wire.Entry, len(es))
-	for i, e := range es {
-		out[i] = entry(e)
+// entry is e as the protocol shows it: the one place a hub.Entry becomes a
+// wire.Entry. The entry points into buf.
+func (buf *entryBuf) entry(e *hub.Entry) wire.Entry {
+	w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
+	if e.Disabled {
+		return w
 	}
-	return out
+	w.Status, w.Text = e.Status.String(), e.Text
+	if e.Custom != "" {
+		buf.custom = e.Custom
+		w.Custom = &buf.custom
+	}
+	if !e.Since.IsZero() {
+		buf.since = e.Since.UTC().Truncate(time.Millisecond)
+		w.Since = &buf.since
+	}
+	if !e.LastSeen.IsZero() {
+		buf.seen = e.LastSeen.UTC().Truncate(time.Millisecond)
+		w.LastSeen = &buf.seen
+	}
+	if !e.Until.IsZero() {
+		buf.until = e.Until.UTC().Truncate(time.Millisecond)
+		w.Until = &buf.until
+	}
+	if buf.reason = e.Reason.String(); buf.reason != "" {
+		w.Reason = &buf.reason
+	}
+	return w
 }
 
 func self(s hub.Self) wire.Self {
@@ -199,13 +220,12 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 }
 
 // result encodes r, and reports false for a result type it does not know.
+// Entries, the result of every connect, are encoded by hand instead (see
+// encodeEntriesResult).
 func result(id string, r hub.Result) (wire.Result, bool) {
 	w := wire.Result{Type: wire.TypeResult, ID: id, OK: true}
 	switch r := r.(type) {
 	case nil:
-	case hub.Entries:
-		es := entries(r)
-		w.Users = &es
 	case hub.SelfResult:
 		s := self(r.Self)
 		w.Self = &s
@@ -279,39 +299,15 @@ func encodeEntriesResult(id string, es []hub.Entry) []byte {
 	return append(b, '}')
 }
 
-// appendEntries appends es as a JSON array, each entry what entry makes of
-// it, without its allocations.
+// appendEntries appends es as a JSON array of wire entries.
 func appendEntries(b []byte, es []hub.Entry) []byte {
 	b = append(b, '[')
+	var buf entryBuf
 	for i := range es {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		e := &es[i]
-		w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
-		var since, seen, until time.Time
-		reason := e.Reason.String()
-		if !e.Disabled {
-			w.Status, w.Text = e.Status.String(), e.Text
-			if e.Custom != "" {
-				w.Custom = &e.Custom
-			}
-			if reason != "" {
-				w.Reason = &reason
-			}
-			if !e.Until.IsZero() {
-				until = e.Until.UTC().Truncate(time.Millisecond)
-				w.Until = &until
-			}
-			if !e.Since.IsZero() {
-				since = e.Since.UTC().Truncate(time.Millisecond)
-				w.Since = &since
-			}
-			if !e.LastSeen.IsZero() {
-				seen = e.LastSeen.UTC().Truncate(time.Millisecond)
-				w.LastSeen = &seen
-			}
-		}
+		w := buf.entry(&es[i])
 		b = wire.AppendEntry(b, &w)
 	}
 	return append(b, ']')

@@ -1,82 +1,45 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/presenced/presenced/internal/testproc"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "presenced-test")
+	bin, remove, err := testproc.Build("github.com/presenced/presenced/cmd/presenced")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "presenced")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic("build: " + string(out))
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // start runs the binary and waits for its "listening" log line.
-func start(t *testing.T, args ...string) (*exec.Cmd, string) {
+func start(t *testing.T, args ...string) (*testproc.Proc, string) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", ""}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			if !signalled && strings.Contains(sc.Text(), "presenced listening") {
-				close(ready)
-				signalled = true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("presenced did not start within 10 s")
-	}
-	return cmd, addr
+	addr := testproc.FreeAddr(t)
+	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", ""}, args...)...))
+	p.WaitOutput(t, "presenced listening", 10*time.Second)
+	return p, addr
 }
 
 func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
-	cmd, addr := start(t, "-dev", "-data", t.TempDir())
+	proc, addr := start(t, "-dev", "-data", t.TempDir())
 	resp, err := http.Get("http://" + addr + "/dev/token?user=alice")
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +61,12 @@ func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
 	}
 
 	began := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
+	proc.Cmd.Process.Signal(syscall.SIGTERM)
 	_, _, err = ws.Read(ctx)
 	if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
 		t.Errorf("close code = %d (%v), want 1001", code, err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := proc.Wait(); err != nil {
 		t.Errorf("exit: %v, want status 0", err)
 	}
 	if d := time.Since(began); d > 5*time.Second {
@@ -115,7 +78,7 @@ func TestSecondProcessOnSameDataFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	start(t, "-dev", "-data", dir)
 	began := time.Now()
-	out, err := exec.Command(binary, "-dev", "-addr", freeAddr(t), "-admin-addr", "", "-data", dir).CombinedOutput()
+	out, err := exec.Command(binary, "-dev", "-addr", testproc.FreeAddr(t), "-admin-addr", "", "-data", dir).CombinedOutput()
 	if err == nil {
 		t.Fatal("a second process on the same data folder started")
 	}
@@ -153,22 +116,10 @@ func TestBadFlags(t *testing.T) {
 }
 
 func TestEnvironmentSetsFlags(t *testing.T) {
-	dir := t.TempDir()
-	cmd := exec.Command(binary, "-addr", freeAddr(t), "-admin-addr", "", "-data", dir)
+	cmd := exec.Command(binary, "-addr", testproc.FreeAddr(t), "-admin-addr", "", "-data", t.TempDir())
 	cmd.Env = append(os.Environ(), "PRESENCE_DEV=true", "PRESENCE_EDITION=enterprise")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	line := testproc.Start(t, cmd).WaitOutput(t, "presenced listening", 10*time.Second)
+	if !strings.Contains(line, "enterprise") {
+		t.Errorf("listening line %q does not say enterprise", line)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if line := sc.Text(); strings.Contains(line, "presenced listening") {
-			if !strings.Contains(line, "enterprise") {
-				t.Errorf("listening line %q does not say enterprise", line)
-			}
-			return
-		}
-	}
-	t.Fatal("never listened")
 }

@@ -5,23 +5,9 @@ import (
 	"unicode/utf8"
 )
 
-// AppendPresence appends the presence frame of users to dst, byte for byte
-// what Encode(Presence{Type: TypePresence, Users: users}) returns (except
-// that nil users make [] rather than null). It is
-// the frame every subscriber gets on every flush, so it is written by hand
-// rather than through reflection.
-func AppendPresence(dst []byte, users []Entry) []byte {
-	dst = append(dst, `{"type":"presence","users":[`...)
-	for i := range users {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendEntry(dst, &users[i])
-	}
-	return append(dst, "]}"...)
-}
-
-// AppendEntry appends e as a JSON object to dst, as encoding/json would.
+// AppendEntry appends e as a JSON object to dst, byte for byte as
+// encoding/json would. Entries fill the frames every subscriber gets on
+// every flush, so they are written by hand rather than through reflection.
 func AppendEntry(dst []byte, e *Entry) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, e.ID)

@@ -6,29 +6,24 @@ import (
 	"time"
 )
 
-// TestAppendPresence checks the hand-written encoder against encoding/json.
-func TestAppendPresence(t *testing.T) {
+// TestAppendEntry checks the hand-written encoder against encoding/json.
+func TestAppendEntry(t *testing.T) {
 	id := "6f1c2a8e-5d1b-4c36-9f0e-2b7d5a9c1e42"
 	odd := "<b>&\"\\\n\t\u2028é\xff"
 	ms := time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)
 	whole := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 	local := time.Date(2026, 3, 1, 9, 30, 0, 5, time.FixedZone("x", 3600))
 	reason := "expired"
-	tests := [][]Entry{
-		nil,
-		{},
-		{{ID: "alice", Status: "online"}},
-		{{ID: "bob", Status: "busy", Text: "In a meeting", Custom: &id, Since: &ms, LastSeen: &whole}},
-		{{ID: odd, Status: "away", Text: odd, Custom: &odd, Since: &local}, {ID: "c", Status: "disabled"}},
-		{{ID: "dan", Status: "busy", Since: &ms, Until: &whole, Reason: &reason}, {ID: "eve", Status: "away", Reason: &odd}},
-	}
-	for _, users := range tests {
-		want := Encode(Presence{Type: TypePresence, Users: users})
-		if users == nil {
-			want = bytes.Replace(want, []byte(`"users":null`), []byte(`"users":[]`), 1)
-		}
-		if got := AppendPresence(nil, users); !bytes.Equal(got, want) {
-			t.Errorf("AppendPresence\n got %s\nwant %s", got, want)
+	for _, e := range []Entry{
+		{ID: "alice", Status: "online"},
+		{ID: "bob", Status: "busy", Text: "In a meeting", Custom: &id, Since: &ms, LastSeen: &whole},
+		{ID: odd, Status: "away", Text: odd, Custom: &odd, Since: &local},
+		{ID: "c", Status: "disabled"},
+		{ID: "dan", Status: "busy", Since: &ms, Until: &whole, Reason: &reason},
+		{ID: "eve", Status: "away", Reason: &odd},
+	} {
+		if got, want := AppendEntry(nil, &e), Encode(e); !bytes.Equal(got, want) {
+			t.Errorf("AppendEntry\n got %s\nwant %s", got, want)
 		}
 	}
 }
