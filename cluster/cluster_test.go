@@ -79,8 +79,10 @@ type node struct {
 func startNode(t *testing.T, r *redisServer, args ...string) *node {
 	t.Helper()
 	addr := testproc.FreeAddr(t)
+	// No reconnect grace unless a test asks: these tests watch users
+	// leave, and trust_test.go tests the grace.
 	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
-		"-jwt-secret", secret, "-node-ttl", "2s"}, args...)...))
+		"-jwt-secret", secret, "-node-ttl", "2s", "-offline-grace", "0"}, args...)...))
 	p.WaitOutput(t, "presenced listening", 15*time.Second)
 	return &node{t: t, url: "ws://" + addr + "/ws", proc: p}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
 )
 
 // Command is a request a connection makes of the hub: one of the types
@@ -18,12 +19,31 @@ type (
 	// Idle: the connection is idle; it is away now.
 	Idle struct{}
 	// SetStatus sets the manual status and text, and clears the custom id.
+	// Lifetime says when it ends (the zero value: never).
 	SetStatus struct {
-		Manual presence.Status
-		Text   string
+		Manual   presence.Status
+		Text     string
+		Lifetime status.Lifetime
 	}
-	// SetCustomStatus picks a custom status.
-	SetCustomStatus struct{ Custom string }
+	// SetCustomStatus picks a custom status. Lifetime says when it ends
+	// (the zero value: after the status's default duration, if any).
+	SetCustomStatus struct {
+		Custom   string
+		Lifetime status.Lifetime
+	}
+	// Bye ends the connection at once, without the reconnect grace.
+	Bye struct{}
+	// SignOut ends every connection of the user, on every node, without
+	// the grace (close CloseSignedOut): they read offline at once. It is
+	// the HTTP API's bye.
+	SignOut struct{}
+	// History asks for a user's recent transitions, newest first: User's
+	// ("": the connection's own; another user's needs the admin role), at
+	// most Limit (0: DefaultHistoryLimit).
+	History struct {
+		User  string
+		Limit int
+	}
 	// SetPrefs changes the user's own idle preferences; nil leaves a field.
 	SetPrefs struct {
 		IdleLimit *time.Duration
@@ -52,16 +72,20 @@ type (
 		Query         string
 		Offset, Limit int
 	}
-	// CreateStatus adds a custom status.
+	// CreateStatus adds a custom status; Duration is the default lifetime
+	// of a pick (0: none).
 	CreateStatus struct {
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
-	// UpdateStatus renames or re-ties a custom status.
+	// UpdateStatus renames or re-ties a custom status, and replaces its
+	// default duration.
 	UpdateStatus struct {
 		ID       string
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
 	// DeleteStatus removes a custom status.
 	DeleteStatus struct{ ID string }
@@ -73,6 +97,9 @@ func (Activity) command()        {}
 func (Idle) command()            {}
 func (SetStatus) command()       {}
 func (SetCustomStatus) command() {}
+func (Bye) command()             {}
+func (SignOut) command()         {}
+func (History) command()         {}
 func (SetPrefs) command()        {}
 func (Subscribe) command()       {}
 func (Unsubscribe) command()     {}
@@ -161,6 +188,12 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 		h.setCustomStatus(c.user, cmd, now, r)
 	case SetPrefs:
 		h.setPrefs(c.user, cmd, r)
+	case Bye:
+		h.bye(c, r, now)
+	case SignOut:
+		r(h.signOut(c.user, now))
+	case History:
+		r(h.historyOf(c.user, c.admin, cmd, now))
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:

@@ -15,5 +15,8 @@
 // own status), catalog (custom statuses), service (the switch and the
 // limit), admin, backplane.
 //
-// Time comes from package time; tests run the hub under testing/synctest.
+// Every timed rule (a connection going idle, a user's reconnect grace
+// ending, a chosen status expiring) is one deadline on one heap, with one
+// timer aimed at the earliest. Time comes from package time; tests run the
+// hub under testing/synctest.
 package hub

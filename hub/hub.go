@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +47,9 @@ const (
 	// DefaultInbox absorbs a burst of connects (a node restart brings every
 	// client back at once) without blocking the web goroutines.
 	DefaultInbox = 4096
+	// DefaultHistoryUsers bounds the users whose recent transitions are
+	// kept: at most about 95 MB when every one has a full ring.
+	DefaultHistoryUsers = 50000
 	// drainTimeout bounds the final writes at shutdown.
 	drainTimeout = 5 * time.Second
 )
@@ -87,6 +89,18 @@ type Config struct {
 	// connection count is then the workspace's, every node's, which the
 	// hub keeps through it. Default: none, a single node.
 	Backplane Backplane
+	// OfflineGrace is how long a user whose last connection closed keeps
+	// their status, so that a reload, a blip or a reconnect to another
+	// node is invisible. Zero: no grace, offline at once (presenced's
+	// -offline-grace defaults it to 5 s).
+	OfflineGrace time.Duration
+	// HistoryUsers bounds the users whose last presence.HistoryLen
+	// transitions are kept (those who changed least recently go first).
+	// Default: DefaultHistoryUsers.
+	HistoryUsers int
+	// Changes is told every change others see (see ChangeSink). Default:
+	// none.
+	Changes ChangeSink
 }
 
 // Hub is the live state of the workspace. Create it with New and start it
@@ -111,7 +125,8 @@ type Hub struct {
 	service      store.Service
 	settings     store.Settings
 	peak         int
-	idle         idleHeap
+	deadlines    deadlines // idle, grace and expiry, earliest first
+	history      *presence.Histories
 	warned       map[int]bool // limit percentages already warned about
 	readyMsg     bool         // "ready to re-enable" sent for this trip
 	clusterCount int          // every node's connections, as last told
@@ -143,6 +158,9 @@ func New(cfg Config) *Hub {
 	if cfg.Inbox <= 0 {
 		cfg.Inbox = DefaultInbox
 	}
+	if cfg.HistoryUsers <= 0 {
+		cfg.HistoryUsers = DefaultHistoryUsers
+	}
 	h := &Hub{
 		cfg:      cfg,
 		log:      cfg.Log,
@@ -154,6 +172,7 @@ func New(cfg Config) *Hub {
 		allSubs:  make(map[ConnID]*conn),
 		watchers: make(map[string][]*conn),
 		catalog:  status.NewCatalog(nil),
+		history:  presence.NewHistories(cfg.HistoryUsers),
 		warned:   make(map[int]bool),
 	}
 	h.writer = newWriter(cfg.Store, cfg.Log)
@@ -199,13 +218,13 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop serves the inbox and the idle deadlines until ctx is done.
+// loop serves the inbox and the deadlines until ctx is done.
 func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed time.Time // the deadline timer is aimed at; zero: none
 	for {
-		armed = h.armIdleTimer(timer, armed)
+		armed = h.armTimer(timer, armed)
 		select {
 		case <-ctx.Done():
 			return
@@ -213,7 +232,7 @@ func (h *Hub) loop(ctx context.Context) {
 			f()
 		case <-timer.C:
 			armed = time.Time{}
-			h.expireIdle(time.Now())
+			h.expire(time.Now())
 		}
 	}
 }
@@ -246,13 +265,19 @@ func (h *Hub) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: load users: %w", err)
 	}
+	now := time.Now()
 	for _, rec := range users {
 		u := h.user(rec.ID)
-		u.rec = rec
 		u.since = rec.LastSeen
+		if !rec.LastSeen.IsZero() {
+			u.reason = presence.ReasonDisconnect
+		}
+		u.rec = rec
+		h.clearExpired(u, now) // an until passed while the server was down
 		if h.follow(u) {
 			h.writer.putUser(u.rec, nil)
 		}
+		h.scheduleExpiry(u)
 	}
 	if h.service, err = st.Service(ctx); err != nil {
 		return fmt.Errorf("hub: load service state: %w", err)
@@ -272,78 +297,6 @@ func serviceWord(enabled bool) string {
 		return "enabled"
 	}
 	return "disabled"
-}
-
-// idleHeap orders connections by the time they go idle.
-type idleHeap []*conn
-
-func (q idleHeap) Len() int           { return len(q) }
-func (q idleHeap) Less(i, j int) bool { return q[i].idleAt.Before(q[j].idleAt) }
-func (q idleHeap) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].heapIndex, q[j].heapIndex = i, j
-}
-func (q *idleHeap) Push(x any) { c := x.(*conn); c.heapIndex = len(*q); *q = append(*q, c) }
-func (q *idleHeap) Pop() any {
-	old := *q
-	c := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	c.heapIndex = -1
-	return c
-}
-
-// armIdleTimer aims t at the earliest idle deadline, unless it is aimed
-// there already (armed): most commands leave it, and a timer reset per
-// command costs more than the command. It returns where t is aimed.
-func (h *Hub) armIdleTimer(t *time.Timer, armed time.Time) time.Time {
-	var next time.Time
-	if len(h.idle) > 0 {
-		next = h.idle[0].idleAt
-	}
-	if next.Equal(armed) {
-		return armed
-	}
-	if next.IsZero() {
-		t.Stop()
-	} else {
-		t.Reset(time.Until(next))
-	}
-	return next
-}
-
-// expireIdle turns away every connection whose idle deadline has passed.
-// Activity does not move a connection in the heap (that would cost a heap
-// fix per command); a connection found active since is put back at its
-// real deadline instead.
-func (h *Hub) expireIdle(now time.Time) {
-	for len(h.idle) > 0 && !h.idle[0].idleAt.After(now) {
-		c := heap.Pop(&h.idle).(*conn)
-		if at := presence.IdleAt(c.lastActive, h.idleLimit(c.user)); at.After(now) {
-			c.idleAt = at
-			heap.Push(&h.idle, c)
-			continue
-		}
-		h.setConnAway(c, true, now)
-	}
-}
-
-// scheduleIdle (re)places c in the idle heap at its current deadline.
-func (h *Hub) scheduleIdle(c *conn) {
-	at := time.Time{}
-	if !c.away && c.user.rec.AutoAway {
-		at = presence.IdleAt(c.lastActive, h.idleLimit(c.user))
-	}
-	c.idleAt = at
-	switch {
-	case at.IsZero() && c.heapIndex >= 0:
-		heap.Remove(&h.idle, c.heapIndex)
-	case at.IsZero():
-	case c.heapIndex >= 0:
-		heap.Fix(&h.idle, c.heapIndex)
-	default:
-		heap.Push(&h.idle, c)
-	}
 }
 
 // idleLimit is u's effective idle limit.

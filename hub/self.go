@@ -3,22 +3,35 @@ package hub
 import (
 	"time"
 
+	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 )
 
-// setStatus sets the user's manual status and text (set_status).
+// setStatus sets the user's manual status and text (set_status), until
+// the lifetime asked, if any.
 func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time, r reply) {
-	h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now, r)
+	until, err := cmd.Lifetime.End(now, 0)
+	if err != nil {
+		r(nil, errorf(CodeBadRequest, "%s", err))
+		return
+	}
+	h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text, Until: until}, now, r)
 }
 
-// setCustomStatus gives the user a custom status (set_custom_status).
+// setCustomStatus gives the user a custom status (set_custom_status), until
+// the lifetime asked, else for the status's default duration, if any.
 func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time, r reply) {
 	cs, ok := h.catalog.Get(cmd.Custom)
 	if !ok {
 		r(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom))
 		return
 	}
-	h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}, now, r)
+	until, err := cmd.Lifetime.End(now, cs.Duration)
+	if err != nil {
+		r(nil, errorf(CodeBadRequest, "%s", err))
+		return
+	}
+	h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID, Until: until}, now, r)
 }
 
 // setPrefs changes the user's idle preferences (set_prefs). Like a status,
@@ -71,9 +84,10 @@ func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time, r reply) {
 		r(nil, errUnavailable())
 		return
 	}
-	textChanged := hd.Text != u.rec.Text || hd.Custom != u.rec.Custom
+	holdingChanged := shownChanged(hd, u.holding())
 	u.hold(hd)
-	h.changed(u, textChanged, now)
+	h.scheduleExpiry(u)
+	h.changed(u, presence.ReasonManual, holdingChanged, now)
 	h.writer.putUser(u.rec, ackSaved(r, SelfResult{Self: h.self(u)}))
 	h.publish(UserChanged{User: u.rec})
 }

@@ -173,6 +173,9 @@ func (h *Hub) setService(s store.Service, n int) {
 	sv := h.serviceNow()
 	sv.Connections = n
 	h.broadcast(&ServiceChanged{Service: sv})
+	if h.cfg.Changes != nil {
+		h.cfg.Changes.OnService(ServiceChange{Enabled: s.Enabled, Reason: s.Reason, At: time.Now()})
+	}
 	if !s.Enabled {
 		return
 	}

@@ -28,6 +28,7 @@ type User struct {
 	IdleLimit time.Duration   // the user's own idle limit; 0: the workspace default
 	AutoAway  bool            // whether idleness turns the user away at all
 	LastSeen  time.Time       // when the user's last connection ended; zero: never
+	Until     time.Time       // when Manual, Text and Custom expire; zero: never
 }
 
 // NewUser returns the state of a user who has never chosen anything.

@@ -48,6 +48,7 @@ type conn struct {
 	slots     []*slot       // frames waiting for their replies, in order (order.go)
 	nextSeq   uint64        // the next frame's slot
 	welcomed  bool          // the hub has answered the hello
+	dead      bool          // closed for silence: the hub gives it no grace
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -117,11 +118,16 @@ func (c *conn) Close(r hub.CloseReason) {
 	switch r {
 	case hub.CloseTooManyConns:
 		c.closeNext = closeTooManyConns
-		if !c.writing {
-			c.startFlush()
-		}
+	case hub.CloseBye:
+		c.closeNext = closeBye
+	case hub.CloseSignedOut:
+		c.closeNext = closeSignedOut
 	default:
 		c.closeLocked(closeShutdown)
+		return
+	}
+	if !c.writing {
+		c.startFlush()
 	}
 }
 
@@ -278,6 +284,7 @@ func (c *conn) beat() {
 		c.mu.Lock()
 		if !c.closed {
 			c.closed = true
+			c.dead = true
 			c.srv.countClose(closeDead)
 			// The peer is gone: no close handshake to wait for.
 			c.ws.CloseNow()
@@ -301,6 +308,19 @@ func (c *conn) beat() {
 	c.heartbeat.Reset(min(hb, dead.Sub(now)))
 }
 
+// leave tells the hub the connection is gone. One found dead by heartbeat
+// gets no reconnect grace: the wait for it already happened.
+func (c *conn) leave() {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		c.srv.cfg.Hub.DisconnectDead(c.id)
+	} else {
+		c.srv.cfg.Hub.Disconnect(c.id)
+	}
+}
+
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
@@ -316,7 +336,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		c.mu.Unlock()
 		return
 	}
-	defer s.cfg.Hub.Disconnect(c.id)
+	defer c.leave()
 	c.mu.Lock()
 	c.setExpiry(c.ident.Expires)
 	c.mu.Unlock()

@@ -48,6 +48,7 @@ type config struct {
 	limit          int
 	idleLimit      time.Duration
 	heartbeat      time.Duration
+	offlineGrace   time.Duration
 	allowedOrigins string
 	adminAddr      string
 	nodeID         string
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit, "+minIdle.String()+".."+maxIdle.String()+"; wins over the one an admin saved")
 	fs.DurationVar(&cfg.heartbeat, "heartbeat", 10*time.Second, "server ping interval; silent for 2.5 of them is dead")
+	fs.DurationVar(&cfg.offlineGrace, "offline-grace", 5*time.Second, "how long a user whose last connection closed keeps their status (0: off)")
 	fs.StringVar(&cfg.allowedOrigins, "allowed-origins", "", "comma-separated extra origin patterns for browsers on other hosts")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:9090", "metrics and pprof listener (empty: off)")
 	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
@@ -132,6 +134,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-max-conns-per-user must be 0 (the default) or more")
 	case cfg.pendingPerSrc < 0:
 		return cfg, errors.New("-max-pending-per-source must be 0 (no cap) or more")
+	case cfg.offlineGrace < 0:
+		return cfg, errors.New("-offline-grace must be 0 (off) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.redis != "" && !strings.Contains(cfg.redis, "://"):
@@ -263,6 +267,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		IdleLimit: cfg.idleLimit,
 
 		IdleLimitExplicit: cfg.idleLimitGiven,
+		OfflineGrace:      cfg.offlineGrace,
 	}
 	hcfg.MaxConnsPerUser = cfg.connsPerUser
 	var node *cluster.Node

@@ -102,6 +102,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-edition", "gold"}, "", "free or enterprise"},
 		{[]string{"-dev", "-connection-limit", "500"}, "", "never raise it"},
 		{[]string{"-dev", "-idle-limit", "10ms"}, "", "-idle-limit"},
+		{[]string{"-dev", "-offline-grace", "-1s"}, "", "-offline-grace"},
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
 		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
 		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},

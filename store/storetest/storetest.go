@@ -125,6 +125,7 @@ func testCustomStatusesEmpty(t *testing.T, s store.Store) {
 func testCreateAndList(t *testing.T, s store.Store) {
 	lunch := custom("id-lunch", "Out for Lunch", presence.Away)
 	meeting := custom("id-meeting", "In a meeting 📅", presence.Busy)
+	meeting.Duration = time.Hour + 7 // odd on purpose: no rounding
 	invisible := custom("id-invisible", "Heads down", presence.Offline)
 	for _, cs := range []status.Custom{lunch, meeting, invisible} {
 		mustCreate(t, s, cs)
@@ -197,9 +198,15 @@ func testUpdate(t *testing.T, s store.Store) {
 	gym := custom("id-gym", "Gym", presence.Away)
 	mustCreate(t, s, lunch)
 	mustCreate(t, s, gym)
-	lunch.Name, lunch.Presence = "Long lunch", presence.Busy
+	lunch.Name, lunch.Presence, lunch.Duration = "Long lunch", presence.Busy, 90*time.Minute
 	if err := s.UpdateCustomStatus(t.Context(), lunch); err != nil {
 		t.Fatalf("UpdateCustomStatus: %v", err)
+	}
+	wantStatuses(t, s, lunch, gym)
+	// Back to no default duration: nothing of the old one may stay.
+	lunch.Duration = 0
+	if err := s.UpdateCustomStatus(t.Context(), lunch); err != nil {
+		t.Fatalf("UpdateCustomStatus without a duration: %v", err)
 	}
 	wantStatuses(t, s, lunch, gym)
 	// Same name, new presence only.
@@ -310,7 +317,7 @@ func testUsersEmpty(t *testing.T, s store.Store) {
 func sameUser(got, want store.User) bool {
 	return got.ID == want.ID && got.Manual == want.Manual && got.Text == want.Text &&
 		got.Custom == want.Custom && got.IdleLimit == want.IdleLimit &&
-		got.AutoAway == want.AutoAway && got.LastSeen.Equal(want.LastSeen)
+		got.AutoAway == want.AutoAway && got.LastSeen.Equal(want.LastSeen) && got.Until.Equal(want.Until)
 }
 
 func mustPutUser(t *testing.T, s store.Store, u store.User) {
@@ -346,6 +353,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 			IdleLimit: 90*time.Second + 250*time.Millisecond + 7, // odd on purpose: no rounding
 			AutoAway:  false,
 			LastSeen:  time.Date(2026, 3, 14, 15, 9, 26, 535897932, paris),
+			Until:     time.Date(2026, 3, 14, 16, 0, 0, 1, paris),
 		},
 		{
 			ID:       "u-invisible",
@@ -383,6 +391,7 @@ func testUserReplace(t *testing.T, s store.Store) {
 	u := store.User{
 		ID: "u-1", Manual: presence.Busy, Text: "busy", Custom: "id-x",
 		IdleLimit: time.Minute, AutoAway: true, LastSeen: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Until: time.Date(2026, 1, 2, 4, 0, 0, 0, time.UTC),
 	}
 	mustPutUser(t, s, u)
 	// Every field back to its zero value: nothing of the first put may stay.
@@ -632,10 +641,11 @@ func testClosed(t *testing.T, s store.Store) {
 func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := t.Context()
 	s := open(t)
-	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away}
+	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away, Duration: time.Hour}
 	user := store.User{
 		ID: "u-1", Manual: presence.Busy, Text: "heads down", Custom: lunch.ID,
 		IdleLimit: 2 * time.Minute, AutoAway: false, LastSeen: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC),
+		Until: time.Date(2026, 5, 6, 8, 0, 0, 0, time.UTC),
 	}
 	svc := store.Service{Enabled: false, Reason: "admin", Since: time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)}
 	set := store.Settings{IdleLimit: 15 * time.Minute}
@@ -665,7 +675,7 @@ func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("CreateCustomStatus of a taken name after reopen = %v, want ErrConflict", err)
 	}
 	if got, err := s.User(ctx, user.ID); err != nil || got.Text != user.Text || got.Manual != user.Manual ||
-		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) {
+		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) || !got.Until.Equal(user.Until) {
 		t.Errorf("User after reopen = %+v, %v; want %+v", got, err, user)
 	}
 	if got, err := s.Service(ctx); err != nil || got.Enabled || got.Reason != svc.Reason || !got.Since.Equal(svc.Since) {

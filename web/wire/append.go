@@ -24,6 +24,14 @@ func AppendEntry(dst []byte, e *Entry) []byte {
 	dst = appendTime(dst, e.Since)
 	dst = append(dst, `,"last_seen":`...)
 	dst = appendTime(dst, e.LastSeen)
+	dst = append(dst, `,"until":`...)
+	dst = appendTime(dst, e.Until)
+	dst = append(dst, `,"reason":`...)
+	if e.Reason == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendString(dst, *e.Reason)
+	}
 	return append(dst, '}')
 }
 

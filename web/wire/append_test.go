@@ -13,11 +13,14 @@ func TestAppendEntry(t *testing.T) {
 	ms := Time{time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)}
 	whole := Time{time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)}
 	local := Time{time.Date(2026, 3, 1, 9, 30, 0, 5, time.FixedZone("x", 3600))}
+	reason := "expired"
 	for _, e := range []Entry{
 		{ID: "alice", Status: "online"},
 		{ID: "bob", Status: "busy", Text: "In a meeting", Custom: &id, Since: &ms, LastSeen: &whole},
 		{ID: odd, Status: "away", Text: odd, Custom: &odd, Since: &local},
 		{ID: "c", Status: "disabled"},
+		{ID: "dan", Status: "busy", Since: &ms, Until: &whole, Reason: &reason},
+		{ID: "eve", Status: "away", Reason: &odd},
 	} {
 		if got, want := AppendEntry(nil, &e), Encode(e); !bytes.Equal(got, want) {
 			t.Errorf("AppendEntry\n got %s\nwant %s", got, want)
@@ -27,14 +30,17 @@ func TestAppendEntry(t *testing.T) {
 
 // FuzzAppendEntry checks that any entry encodes as encoding/json does.
 func FuzzAppendEntry(f *testing.F) {
-	f.Add("alice", "online", "", "", int64(0))
-	f.Add("b<o>b", "busy", "In a \"meeting\"", "x&y", int64(1767225600123456789))
-	f.Add("\xff\u2028", "away", "\x00\x1f", "é", int64(-62135596800))
-	f.Fuzz(func(t *testing.T, id, status, text, custom string, unixNano int64) {
+	f.Add("alice", "online", "", "", "", int64(0))
+	f.Add("b<o>b", "busy", "In a \"meeting\"", "x&y", "manual", int64(1767225600123456789))
+	f.Add("\xff\u2028", "away", "\x00\x1f", "é", "\"", int64(-62135596800))
+	f.Fuzz(func(t *testing.T, id, status, text, custom, reason string, unixNano int64) {
 		ts := Time{time.Unix(0, unixNano)}
 		e := Entry{ID: id, Status: status, Text: text, Since: &ts}
 		if custom != "" {
 			e.Custom = &custom
+		}
+		if reason != "" {
+			e.Reason, e.Until = &reason, &ts
 		}
 		want := Encode(e)
 		if got := AppendEntry(nil, &e); !bytes.Equal(got, want) {
