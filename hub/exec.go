@@ -13,11 +13,11 @@ type Actor struct {
 // Exec runs cmd for actor, with no connection, and waits for its answer:
 // the same handling, checks, fan-out and store writes as the command of a
 // connection (Do), answered here instead of through a Sink. Commands about
-// a connection (Activity, Idle, Subscribe, Unsubscribe) are refused. It
+// a connection (Activity, Idle, Bye, Subscribe, Unsubscribe) are refused. It
 // gives up with CodeUnavailable when ctx ends or the hub stops first.
 func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (Result, *Error) {
 	switch cmd.(type) {
-	case Activity, Idle, Subscribe, Unsubscribe:
+	case Activity, Idle, Bye, Subscribe, Unsubscribe:
 		return nil, errorf(CodeBadRequest, "%T is about a connection, and there is none", cmd)
 	case nil:
 		return nil, errorf(CodeInternal, "no command")

@@ -1,75 +1,122 @@
 package web
 
 import (
-	"errors"
-	"fmt"
-	"slices"
+	"context"
+	"crypto/rand"
 	"time"
-	"unicode/utf8"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/web/wire"
 )
 
-// claims are the JWT claims of the protocol.
-type claims struct {
-	Name  string   `json:"name,omitempty"`
-	Roles []string `json:"roles,omitempty"`
-	jwt.RegisteredClaims
-}
+// verifyTimeout bounds one token check: an unknown key id may make the
+// verifier fetch the identity provider's keys.
+const verifyTimeout = 5 * time.Second
 
 // identity is who a token says its bearer is.
 type identity struct {
 	ID    string
 	Name  string
 	Admin bool
+	// Expires is the exp of the hello token (zero: none, in dev mode). A
+	// refresh moves conn.expires, not this.
+	Expires time.Time
 }
 
-// verifier checks HS256 tokens signed with one secret.
-type verifier struct {
-	secret     []byte
-	requireExp bool
-}
-
-func (v verifier) verify(token string) (identity, error) {
-	var c claims
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"})}
-	if v.requireExp {
-		opts = append(opts, jwt.WithExpirationRequired())
+// newVerifier is the verifier of a Config without one: HS256 with Secret,
+// exp optional in dev mode. Without a secret nothing verifies.
+func newVerifier(cfg Config) *auth.Verifier {
+	secret := cfg.Secret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		rand.Read(secret)
 	}
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.secret, nil }, opts...)
+	v, _ := auth.New(auth.Config{Secret: secret, AllowNoExp: cfg.Dev, Log: cfg.Log}) // cannot fail with a secret
+	return v
+}
+
+// Verifier returns the token verifier of hello and refresh (Config.Verifier,
+// or the HS256 default), for other handlers on the same listener, such as
+// the HTTP API, to check their bearer tokens the same way.
+func (s *Server) Verifier() *auth.Verifier { return s.verifier }
+
+// verify checks a token of hello or refresh.
+func (s *Server) verify(ctx context.Context, token string) (identity, error) {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	id, err := s.verifier.Verify(ctx, token)
+	if err != nil {
+		return identity{}, err
+	}
+	return identity{ID: id.User, Name: id.Name, Admin: id.Admin, Expires: id.Expires}, nil
+}
+
+// refresh answers a refresh command: a valid token of the same user (and
+// the same admin standing, which the hub fixed at hello) moves the end of
+// the session to its exp. A refused refresh changes nothing: the session
+// still ends at the old exp.
+func (c *conn) refresh(seq uint64, cmd wire.Command) {
+	ident, err := c.srv.verify(context.Background(), cmd.Token)
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return identity{}, errors.New("the token has expired")
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return identity{}, errors.New("the token has no exp claim")
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return identity{}, errors.New("the token's signature does not match")
 	case err != nil:
-		return identity{}, fmt.Errorf("the token is not valid: %w", err)
-	case c.Subject == "":
-		return identity{}, errors.New("the token has no sub claim")
-	case utf8.RuneCountInString(c.Subject) > wire.MaxUserIDLen:
-		return identity{}, fmt.Errorf("the token's sub is longer than %d characters", wire.MaxUserIDLen)
+		c.replyError(seq, wire.CodeUnauthorized, err.Error())
+		return
+	case ident.ID != c.ident.ID:
+		c.replyError(seq, wire.CodeForbidden, "the token is for another user: a session keeps its user")
+		return
+	case ident.Admin != c.ident.Admin:
+		c.replyError(seq, wire.CodeForbidden, "the token's roles differ from the session's: reconnect with it")
+		return
 	}
-	name := c.Name
-	if name == "" {
-		name = c.Subject
+	c.mu.Lock()
+	c.setExpiry(ident.Expires)
+	c.mu.Unlock()
+	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true, Expires: optTime(ident.Expires)}
+	c.reply(seq, nil, wire.Encode(r))
+}
+
+// setExpiry aims the expiry timer at exp (zero: the session never ends).
+// Holds c.mu.
+func (c *conn) setExpiry(exp time.Time) {
+	c.expires = exp
+	switch {
+	case exp.IsZero():
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+	case c.expiry == nil:
+		c.expiry = time.AfterFunc(time.Until(exp), c.expire)
+	default:
+		c.expiry.Reset(time.Until(exp))
 	}
-	return identity{ID: c.Subject, Name: name, Admin: slices.Contains(c.Roles, "admin")}, nil
+}
+
+// stopExpiry stops the expiry timer when the connection ends.
+func (c *conn) stopExpiry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+}
+
+// expire closes the connection with 4001 when its token has expired. A
+// timer that fires for an exp a refresh has since moved is aimed again.
+func (c *conn) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expires.IsZero() {
+		return
+	}
+	if left := time.Until(c.expires); left > 0 {
+		c.expiry.Reset(left)
+		return
+	}
+	c.closeLocked(closeTokenExpired)
 }
 
 // Mint returns an HS256 token for user, valid for ttl. Dev mode and tests
 // use it.
 func Mint(secret []byte, user, name string, admin bool, ttl time.Duration) (string, error) {
-	c := claims{Name: name, RegisteredClaims: jwt.RegisteredClaims{
-		Subject:   user,
-		IssuedAt:  jwt.NewNumericDate(time.Now()),
-		ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl)),
-	}}
-	if admin {
-		c.Roles = []string{"admin"}
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+	return auth.Mint(secret, user, name, admin, ttl)
 }

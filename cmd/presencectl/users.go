@@ -119,7 +119,7 @@ func userCommand(ctx context.Context, fs *flag.FlagSet, args []string, maxPos in
 	return exitOK
 }
 
-func timeString(t *time.Time) string {
+func timeString(t *wire.Time) string {
 	if t == nil {
 		return "-"
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/presenced/presenced/hub"
-	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -36,7 +35,7 @@ type NewStatus struct {
 type StatusPatch struct {
 	Name      *string `json:"name,omitempty" doc:"1..64 characters, unique case-insensitively."`
 	Presence  *string `json:"presence,omitempty" doc:"online, away, busy or offline."`
-	DurationS *int    `json:"duration_s,omitempty" doc:"The status's default lifetime, 60..31622400 seconds."`
+	DurationS *int    `json:"duration_s,omitempty" doc:"The status's default lifetime, 60..31622400 seconds; omitted: kept."`
 }
 
 // ServiceSwitch turns the presence service on or off.
@@ -68,7 +67,11 @@ func (a *API) registerAdmin() {
 		if err != nil {
 			return nil, err
 		}
-		return &body[Stats]{stats(s)}, nil
+		w, err := result(s)
+		if err != nil {
+			return nil, err
+		}
+		return &body[Stats]{Stats{Stats: *w.Stats, Service: *w.Service}}, nil
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "set-service", Method: http.MethodPut, Path: "/service", Tags: []string{"admin"},
@@ -79,7 +82,11 @@ func (a *API) registerAdmin() {
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.Service]{service(s.Service)}, nil
+		w, err := result(s)
+		if err != nil {
+			return nil, err
+		}
+		return &body[wire.Service]{*w.Service}, nil
 	})
 	register(a, op{who: anyToken, Operation: huma.Operation{
 		OperationID: "list-statuses", Method: http.MethodGet, Path: "/statuses", Tags: []string{"statuses"},
@@ -99,23 +106,28 @@ func (a *API) registerAdmin() {
 		if err != nil {
 			return nil, err
 		}
-		return &body[StatusPage]{StatusPage{Items: customs(p.Items), Total: p.Total}}, nil
+		w, err := result(p)
+		if err != nil {
+			return nil, err
+		}
+		items, _ := w.Items.(*[]wire.CustomStatus)
+		if items == nil {
+			return nil, problem(wire.CodeInternal, "a page without items")
+		}
+		return &body[StatusPage]{StatusPage{Items: *items, Total: p.Total}}, nil
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "create-status", Method: http.MethodPost, Path: "/statuses", Tags: []string{"statuses"},
 		Summary: "Create a custom status", Description: "The socket's admin.statuses.create: every client gets a statuses event.",
 		DefaultStatus: http.StatusCreated,
-		Errors:        []int{http.StatusConflict, http.StatusServiceUnavailable, http.StatusNotImplemented},
+		Errors:        []int{http.StatusConflict, http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *body[NewStatus]) (*body[wire.CustomStatus], error) {
-		if in.Body.DurationS != nil {
-			return nil, notYet("duration_s", "a custom status's default duration")
-		}
 		r, err := run[hub.StatusResult](ctx, a, callerOf(ctx).actor(),
-			wire.Command{Type: wire.TypeAdminCreate, Name: in.Body.Name, Presence: in.Body.Presence})
+			wire.Command{Type: wire.TypeAdminCreate, Name: in.Body.Name, Presence: in.Body.Presence, DurationS: in.Body.DurationS})
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.CustomStatus]{custom(r.Status)}, nil
+		return a.customStatus(r)
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "get-status", Method: http.MethodGet, Path: "/statuses/{id}", Tags: []string{"statuses"},
@@ -126,33 +138,33 @@ func (a *API) registerAdmin() {
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.CustomStatus]{custom(cs)}, nil
+		return &body[wire.CustomStatus]{cs}, nil
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "update-status", Method: http.MethodPatch, Path: "/statuses/{id}", Tags: []string{"statuses"},
 		Summary:     "Change a custom status",
 		Description: "The socket's admin.statuses.update: users holding it get the new name and presence.",
-		Errors:      []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable, http.StatusNotImplemented},
+		Errors:      []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *patchInput) (*body[wire.CustomStatus], error) {
-		if in.Body.DurationS != nil {
-			return nil, notYet("duration_s", "a custom status's default duration")
-		}
 		cs, err := a.findStatus(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
-		c := wire.Command{Type: wire.TypeAdminUpdate, Custom: cs.ID, Name: cs.Name, Presence: cs.Presence.String()}
+		c := wire.Command{Type: wire.TypeAdminUpdate, Custom: cs.ID, Name: cs.Name, Presence: cs.Presence, DurationS: cs.DurationS}
 		if in.Body.Name != nil {
 			c.Name = *in.Body.Name
 		}
 		if in.Body.Presence != nil {
 			c.Presence = *in.Body.Presence
 		}
+		if in.Body.DurationS != nil {
+			c.DurationS = in.Body.DurationS
+		}
 		r, err := run[hub.StatusResult](ctx, a, callerOf(ctx).actor(), c)
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.CustomStatus]{custom(r.Status)}, nil
+		return a.customStatus(r)
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "delete-status", Method: http.MethodDelete, Path: "/statuses/{id}", Tags: []string{"statuses"},
@@ -164,7 +176,7 @@ func (a *API) registerAdmin() {
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.CustomStatus]{custom(r.Status)}, nil
+		return a.customStatus(r)
 	})
 	register(a, op{who: adminOnly, Operation: huma.Operation{
 		OperationID: "get-settings", Method: http.MethodGet, Path: "/settings", Tags: []string{"admin"},
@@ -192,23 +204,40 @@ func (a *API) registerAdmin() {
 
 // findStatus looks a custom status up by id. The hub's catalog is searched
 // by name, so this pages through it: catalogs are small (a few dozen).
-func (a *API) findStatus(ctx context.Context, id string) (status.Custom, error) {
+func (a *API) findStatus(ctx context.Context, id string) (wire.CustomStatus, error) {
 	if _, err := decode(wire.Command{Type: wire.TypeAdminDelete, Custom: id}); err != nil {
-		return status.Custom{}, err // the socket's check of a custom id
+		return wire.CustomStatus{}, err // the socket's check of a custom id
 	}
 	act := callerOf(ctx).actor()
 	for offset := 0; ; offset += wire.MaxPageLimit {
 		p, err := exec[hub.StatusPage](ctx, a, act, hub.ListStatuses{Offset: offset, Limit: wire.MaxPageLimit})
 		if err != nil {
-			return status.Custom{}, err
+			return wire.CustomStatus{}, err
 		}
-		for _, cs := range p.Items {
+		w, err := result(p)
+		if err != nil {
+			return wire.CustomStatus{}, err
+		}
+		items, _ := w.Items.(*[]wire.CustomStatus)
+		if items == nil {
+			return wire.CustomStatus{}, problem(wire.CodeInternal, "a page without items")
+		}
+		for _, cs := range *items {
 			if cs.ID == id {
 				return cs, nil
 			}
 		}
-		if offset+len(p.Items) >= p.Total || len(p.Items) == 0 {
-			return status.Custom{}, problem(wire.CodeNotFound, "no custom status has id "+strconv.Quote(id))
+		if offset+len(*items) >= p.Total || len(*items) == 0 {
+			return wire.CustomStatus{}, problem(wire.CodeNotFound, "no custom status has id "+strconv.Quote(id))
 		}
 	}
+}
+
+// customStatus answers with the status of a create, update or delete.
+func (a *API) customStatus(r hub.StatusResult) (*body[wire.CustomStatus], error) {
+	w, err := result(r)
+	if err != nil {
+		return nil, err
+	}
+	return &body[wire.CustomStatus]{*w.Status}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -107,6 +109,10 @@ func New(cfg Config) (*API, error) {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A user's JWT (as in hello) or the server API key."},
 	}
+	// The wire's timestamps are RFC 3339 strings, and null where the
+	// protocol says (an alias cannot tell a pointer from a value, so the
+	// schema allows null for every one).
+	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[wire.Time](), reflect.TypeFor[*time.Time]())
 	a.huma = humago.New(a.mux, hc)
 	a.registerPresence()
 	a.registerAdmin()

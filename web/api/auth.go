@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/web/wire"
 )
@@ -16,26 +17,12 @@ import (
 // MinKeyLen is the fewest characters an API key may have.
 const MinKeyLen = 32
 
-// Identity is who a user's token says its bearer is.
-type Identity struct {
-	User  string
-	Admin bool
-}
-
-// Verifier checks a user's token: the same verifier as the socket's hello,
-// so that a token means the same on both.
+// Verifier checks a user's token: the same verifier as the socket's hello
+// (*auth.Verifier), so that a token means the same on both.
 type Verifier interface {
 	// Verify returns who token is for, or an error that says, to the
 	// caller, why it is refused.
-	Verify(ctx context.Context, token string) (Identity, error)
-}
-
-// VerifierFunc adapts a function to Verifier.
-type VerifierFunc func(ctx context.Context, token string) (Identity, error)
-
-// Verify calls f.
-func (f VerifierFunc) Verify(ctx context.Context, token string) (Identity, error) {
-	return f(ctx, token)
+	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
 // caller is who made a request.

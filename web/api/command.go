@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/presenced/presenced/hub"
-	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/web"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -17,7 +17,7 @@ const execTimeout = 10 * time.Second
 
 // decode checks c as the socket checks a frame of the same command (the
 // same decoder, so the same limits and messages) and returns the hub
-// command it stands for.
+// command the socket would run for it.
 func decode(c wire.Command) (hub.Command, error) {
 	frame, err := json.Marshal(c)
 	if err != nil {
@@ -27,42 +27,7 @@ func decode(c wire.Command) (hub.Command, error) {
 	if err != nil {
 		return nil, fromWire(err)
 	}
-	return command(c), nil
-}
-
-// command turns a decoded command into the hub's, as the socket does
-// (web/codec.go), for the commands the API has.
-func command(c wire.Command) hub.Command {
-	switch c.Type {
-	case wire.TypeSetStatus:
-		st, _ := presence.ParseStatus(c.Status)
-		cmd := hub.SetStatus{Manual: st}
-		if c.Text != nil {
-			cmd.Text = *c.Text
-		}
-		return cmd
-	case wire.TypeSetCustomStatus:
-		return hub.SetCustomStatus{Custom: c.Custom}
-	case wire.TypeQuery:
-		return hub.Query{Users: c.Users}
-	case wire.TypeAdminStats:
-		return hub.AdminStats{ResetPeak: c.ResetPeak}
-	case wire.TypeAdminService:
-		return hub.AdminService{Enabled: *c.Enabled}
-	case wire.TypeAdminList:
-		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: *c.Limit}
-	case wire.TypeAdminCreate:
-		p, _ := presence.ParseStatus(c.Presence)
-		return hub.CreateStatus{Name: c.Name, Presence: p}
-	case wire.TypeAdminUpdate:
-		p, _ := presence.ParseStatus(c.Presence)
-		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p}
-	case wire.TypeAdminDelete:
-		return hub.DeleteStatus{ID: c.Custom}
-	case wire.TypeAdminSettings:
-		return hub.AdminSettings{IdleLimit: time.Duration(*c.IdleLimitS) * time.Second}
-	}
-	return nil
+	return web.Command(c), nil
 }
 
 // run decodes c, runs it on the hub as act, and returns its result as R.
@@ -89,4 +54,13 @@ func exec[R any](ctx context.Context, a *API, act hub.Actor, cmd hub.Command) (R
 		return zero, problem(wire.CodeInternal, fmt.Sprintf("the hub answered %T to %T", res, cmd))
 	}
 	return r, nil
+}
+
+// result is r as the socket's result frame carries it.
+func result(r hub.Result) (wire.Result, error) {
+	w, ok := web.ResultOf(r)
+	if !ok {
+		return w, problem(wire.CodeInternal, fmt.Sprintf("no wire form for the hub's %T", r))
+	}
+	return w, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/web"
 	"github.com/presenced/presenced/web/api"
@@ -62,11 +63,15 @@ func TestCredentials(t *testing.T) {
 
 func TestShortAPIKeyRefused(t *testing.T) {
 	h := hub.New(hub.Config{})
-	_, err := api.New(api.Config{Hub: h, Verifier: web.NewTokenVerifier(secret, false), APIKey: strings.Repeat("k", api.MinKeyLen-1)})
+	v, err := auth.New(auth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = api.New(api.Config{Hub: h, Verifier: v, APIKey: strings.Repeat("k", api.MinKeyLen-1)})
 	if err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("New with a 31-character key: %v, want refused", err)
 	}
-	if _, err := api.New(api.Config{Hub: h, Verifier: web.NewTokenVerifier(secret, false), APIKey: strings.Repeat("k", api.MinKeyLen)}); err != nil {
+	if _, err := api.New(api.Config{Hub: h, Verifier: v, APIKey: strings.Repeat("k", api.MinKeyLen)}); err != nil {
 		t.Fatalf("New with a 32-character key: %v", err)
 	}
 }
@@ -182,18 +187,4 @@ func TestRateLimited(t *testing.T) {
 	n.do(t, "GET", "/api/v1/users/bob", apiKey, nil).problem(t, http.StatusTooManyRequests, "rate_limited")
 	// A new token of the same user shares its bucket.
 	n.do(t, "GET", "/api/v1/users/bob", token(t, "alice", false), nil).problem(t, http.StatusTooManyRequests, "rate_limited")
-}
-
-func TestNotYetImplemented(t *testing.T) {
-	n := startNode(t, options{})
-	for _, tc := range []struct {
-		method, path string
-		body         any
-	}{
-		{"POST", "/api/v1/users/alice/bye", nil},
-		{"GET", "/api/v1/users/alice/history", nil},
-		{"PUT", "/api/v1/users/alice/status", map[string]any{"status": "busy", "duration_s": 3600}},
-	} {
-		n.do(t, tc.method, tc.path, apiKey, tc.body).problem(t, http.StatusNotImplemented, "internal")
-	}
 }

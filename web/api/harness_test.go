@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/store/boltstore"
@@ -60,8 +61,12 @@ func startNode(t testing.TB, opts options) *node {
 	go func() { hubDone <- h.Run(hubCtx) }()
 	<-h.Ready()
 
+	verifier, err := auth.New(auth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts.api.Hub = h
-	opts.api.Verifier = web.NewTokenVerifier(secret, false)
+	opts.api.Verifier = verifier
 	if opts.api.APIKey == "" {
 		opts.api.APIKey = apiKey
 	}
@@ -69,7 +74,7 @@ func startNode(t testing.TB, opts options) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := web.New(web.Config{Hub: h, Secret: secret, Log: zerolog.Nop(), API: a})
+	srv := web.New(web.Config{Hub: h, Secret: secret, Verifier: verifier, Log: zerolog.Nop(), API: a})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,13 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/web"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -19,31 +20,23 @@ type Users struct {
 
 // StatusBody is what PUT /users/{id}/status sets.
 type StatusBody struct {
-	Status    string     `json:"status" doc:"The manual status: online (automatic), away, busy or offline."`
-	Text      *string    `json:"text,omitempty" doc:"The status text, 0..120 characters after trimming. Omitted: cleared."`
-	Until     *time.Time `json:"until,omitempty" doc:"When the status expires: in the future, at most 366 days ahead. Not with duration_s."`
-	DurationS *int       `json:"duration_s,omitempty" doc:"How long the status lasts, 60..31622400 seconds. Not with until."`
+	Status    string  `json:"status" doc:"The manual status: online (automatic), away, busy or offline."`
+	Text      *string `json:"text,omitempty" doc:"The status text, 0..120 characters after trimming. Omitted: cleared."`
+	Until     *string `json:"until,omitempty" doc:"When the status expires, RFC 3339: in the future, at most 366 days ahead. Not with duration_s."`
+	DurationS *int    `json:"duration_s,omitempty" doc:"How long the status lasts, 60..31622400 seconds. Not with until."`
 }
 
 // CustomStatusBody is what PUT /users/{id}/custom-status picks.
 type CustomStatusBody struct {
-	Custom    string     `json:"custom" doc:"The custom status id."`
-	Until     *time.Time `json:"until,omitempty" doc:"When the status expires: in the future, at most 366 days ahead. Not with duration_s."`
-	DurationS *int       `json:"duration_s,omitempty" doc:"How long the status lasts, 60..31622400 seconds. Not with until. Neither: the custom status's own default duration, if it has one."`
+	Custom    string  `json:"custom" doc:"The custom status id."`
+	Until     *string `json:"until,omitempty" doc:"When the status expires, RFC 3339: in the future, at most 366 days ahead. Not with duration_s."`
+	DurationS *int    `json:"duration_s,omitempty" doc:"How long the status lasts, 60..31622400 seconds. Not with until. Neither: the custom status's own default duration, if it has one."`
 }
 
-// HistoryItem is one change of a user's effective status.
-type HistoryItem struct {
-	At       time.Time `json:"at"`
-	Status   string    `json:"status"`
-	Previous string    `json:"previous"`
-	Text     string    `json:"text"`
-	Reason   *string   `json:"reason"`
-}
-
-// History answers GET /users/{id}/history, newest first.
+// History answers GET /users/{id}/history: the user's recent changes of
+// effective status, newest first.
 type History struct {
-	Items []HistoryItem `json:"items" nullable:"false"`
+	Items []wire.HistoryItem `json:"items" nullable:"false"`
 }
 
 type (
@@ -68,7 +61,7 @@ type (
 	}
 	historyInput struct {
 		ID    string `path:"id" doc:"A user id, 1..128 characters."`
-		Limit int    `query:"limit" required:"false" doc:"How many items, 1..100; default 20."`
+		Limit string `query:"limit" doc:"How many items, 1..100; default 20."`
 	}
 	body[T any] struct{ Body T }
 )
@@ -104,62 +97,95 @@ func (a *API) registerPresence() {
 		Summary: "Set a user's status",
 		Description: "The socket's set_status, for that user or, with the API key, for any user. A user with no " +
 			"connection keeps it and comes online with it.",
-		Errors: []int{http.StatusServiceUnavailable, http.StatusNotImplemented},
+		Errors: []int{http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *statusInput) (*body[wire.Self], error) {
 		if err := checkUser(in.ID); err != nil {
 			return nil, err
 		}
-		if in.Body.Until != nil || in.Body.DurationS != nil {
-			return nil, errNoExpiry()
-		}
-		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID},
-			wire.Command{Type: wire.TypeSetStatus, Status: in.Body.Status, Text: in.Body.Text})
+		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID}, wire.Command{Type: wire.TypeSetStatus,
+			Status: in.Body.Status, Text: in.Body.Text, Until: in.Body.Until, DurationS: in.Body.DurationS})
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.Self]{self(s.Self)}, nil
+		w, err := result(s)
+		if err != nil {
+			return nil, err
+		}
+		return &body[wire.Self]{*w.Self}, nil
 	})
 	register(a, op{who: selfOrKey, Operation: huma.Operation{
 		OperationID: "set-custom-status", Method: http.MethodPut, Path: "/users/{id}/custom-status", Tags: []string{"presence"},
 		Summary:     "Pick a custom status for a user",
 		Description: "The socket's set_custom_status, for that user or, with the API key, for any user.",
-		Errors:      []int{http.StatusNotFound, http.StatusServiceUnavailable, http.StatusNotImplemented},
+		Errors:      []int{http.StatusNotFound, http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *customStatusInput) (*body[wire.Self], error) {
 		if err := checkUser(in.ID); err != nil {
 			return nil, err
 		}
-		if in.Body.Until != nil || in.Body.DurationS != nil {
-			return nil, errNoExpiry()
-		}
-		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID},
-			wire.Command{Type: wire.TypeSetCustomStatus, Custom: in.Body.Custom})
+		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID}, wire.Command{Type: wire.TypeSetCustomStatus,
+			Custom: in.Body.Custom, Until: in.Body.Until, DurationS: in.Body.DurationS})
 		if err != nil {
 			return nil, err
 		}
-		return &body[wire.Self]{self(s.Self)}, nil
+		w, err := result(s)
+		if err != nil {
+			return nil, err
+		}
+		return &body[wire.Self]{*w.Self}, nil
 	})
 	register(a, op{who: selfOrAdmin, Operation: huma.Operation{
 		OperationID: "bye", Method: http.MethodPost, Path: "/users/{id}/bye", Tags: []string{"presence"},
 		Summary: "Sign a user out everywhere",
 		Description: "Closes every socket of the user (close 4003, signed out) and sets them offline at once, " +
 			"with no reconnect grace.",
-		Errors: []int{http.StatusNotImplemented},
 	}}, func(ctx context.Context, in *userPath) (*body[wire.Entry], error) {
 		if err := checkUser(in.ID); err != nil {
 			return nil, err
 		}
-		return nil, notYet("bye", "signing a user out")
+		if _, err := exec[hub.Result](ctx, a, hub.Actor{User: in.ID}, hub.SignOut{}); err != nil {
+			return nil, err
+		}
+		us, err := a.query(ctx, []string{in.ID})
+		if err != nil {
+			return nil, err
+		}
+		return &body[wire.Entry]{us.Body.Users[0]}, nil
 	})
 	register(a, op{who: selfOrAdmin, Operation: huma.Operation{
 		OperationID: "history", Method: http.MethodGet, Path: "/users/{id}/history", Tags: []string{"presence"},
 		Summary:     "Why is Alice away: a user's recent changes",
 		Description: "The socket's history: the user's recent changes of effective status, newest first.",
-		Errors:      []int{http.StatusNotImplemented},
 	}}, func(ctx context.Context, in *historyInput) (*body[History], error) {
 		if err := checkUser(in.ID); err != nil {
 			return nil, err
 		}
-		return nil, notYet("history", "presence history")
+		c := wire.Command{Type: wire.TypeHistory, User: in.ID}
+		if in.Limit != "" { // omitted: the socket's default
+			n, err := strconv.Atoi(in.Limit)
+			if err != nil {
+				return nil, problem(wire.CodeBadRequest, "limit must be a whole number")
+			}
+			c.Limit = &n
+		}
+		// The caller is that user, or an admin (guard saw to it): the
+		// API key reads as an admin.
+		act := callerOf(ctx).actor()
+		if act.User == "" {
+			act.User = in.ID
+		}
+		h, err := run[hub.HistoryResult](ctx, a, act, c)
+		if err != nil {
+			return nil, err
+		}
+		w, err := result(h)
+		if err != nil {
+			return nil, err
+		}
+		items, _ := w.Items.(*[]wire.HistoryItem)
+		if items == nil {
+			return nil, problem(wire.CodeInternal, "history without items")
+		}
+		return &body[History]{History{Items: *items}}, nil
 	})
 }
 
@@ -169,7 +195,7 @@ func (a *API) query(ctx context.Context, users []string) (*body[Users], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &body[Users]{Users{Users: entries(es)}}, nil
+	return &body[Users]{Users{Users: web.Entries(es)}}, nil
 }
 
 // checkUser checks a user id of a path, as the socket checks one.
@@ -178,14 +204,4 @@ func checkUser(id string) error {
 		return fromWire(err)
 	}
 	return nil
-}
-
-// notYet answers an endpoint whose hub command this server does not have.
-func notYet(command, what string) *Problem {
-	return &Problem{Title: http.StatusText(http.StatusNotImplemented), Status: http.StatusNotImplemented, Code: wire.CodeInternal,
-		Detail: what + " (the " + command + " command) is not in this server yet"}
-}
-
-func errNoExpiry() *Problem {
-	return notYet("until and duration_s", "status expiry")
 }

@@ -8,7 +8,10 @@
 /** The WebSocket subprotocol this client speaks. */
 export const SUBPROTOCOL = 'presence.v1';
 
-/** Close code after which the client does not reconnect: the token was refused. */
+/**
+ * Close code of a refused or expired token. The client reconnects after it
+ * only with a new token from `getToken()`, never with the refused one.
+ */
 export const CLOSE_UNAUTHORIZED = 4001;
 
 const BACKOFF_MIN_MS = 500;
@@ -19,6 +22,11 @@ const COMMAND_TIMEOUT_MS = 15000;
 const DEFAULT_IDLE_LIMIT_MS = 300000;
 const DEFAULT_HEARTBEAT_MS = 10000;
 const MAX_USERS_PER_COMMAND = 1000;
+// Sessions and refresh: see #scheduleRefresh.
+const REFRESH_MARGIN_MIN_MS = 1000;
+const REFRESH_MARGIN_MAX_MS = 60000;
+const MAX_AUTH_FAILURES = 3;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // longer setTimeout delays fire at once
 const INPUT_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel'];
 
 /**
@@ -49,6 +57,9 @@ export class PresenceError extends Error {
  * @property {string|null} custom the custom status id it came from
  * @property {string|null} since RFC 3339
  * @property {string|null} last_seen RFC 3339
+ * @property {string|null} until RFC 3339: when the chosen status clears by itself
+ * @property {string|null} reason why the status last changed: connect,
+ *   disconnect, heartbeat, idle, active, manual, expired, catalog, node_lost
  */
 
 /**
@@ -65,14 +76,21 @@ export class PresenceError extends Error {
  * @property {string} id
  * @property {string} name
  * @property {'online'|'away'|'busy'|'offline'} presence
+ * @property {number|null} duration_s default lifetime of a pick; null: never
  */
 
 /**
  * @typedef {object} ClientOptions
  * @property {string} [url] WebSocket URL; default `ws(s)://<this host>/ws`.
- * @property {string|(() => string|Promise<string>)} token the JWT, or a
- *   function that returns one (called before every connect, so it can fetch a
- *   fresh token).
+ * @property {() => string|Promise<string>} [getToken] returns a JWT; called
+ *   before every connect and a little before the token's `exp`, so it should
+ *   fetch a fresh one. Required unless `token` is given.
+ * @property {string|(() => string|Promise<string>)} [token] a fixed JWT (no
+ *   refresh, no reconnect after 4001), or a function, as `getToken`.
+ * @property {number} [refreshMarginMs] how long before `exp` to refresh;
+ *   default a fifth of the token's lifetime, between 1 s and 60 s.
+ * @property {number} [backoffMinMs] first reconnect delay ceiling; default 500.
+ * @property {number} [backoffMaxMs] largest reconnect delay; default 20000.
  * @property {string} [client] what `hello` says the client is; default `web/1.0`.
  * @property {boolean} [trackActivity] watch input and visibility and send
  *   `activity`/`idle`; default true.
@@ -99,7 +117,10 @@ export class PresenceError extends Error {
  * - `statuses` ({op, status}): the custom status catalog changed.
  * - `notice` ({level, code, message, connections, limit}): admins only.
  * - `close` ({code, reason, reconnectInMs}): the socket closed;
- *   `reconnectInMs` is null when the client gave up (code 4001, or `close()`).
+ *   `reconnectInMs` is null when the client gave up (`close()`, or a 4001
+ *   that `getToken()` had no new token for).
+ * - `refresh` ({expires}): the hub took a new token; the session now ends
+ *   at `expires` (a Date, or null for a token without exp).
  * - `error` (PresenceError): an error frame that answered no command.
  */
 export class PresenceClient {
@@ -118,6 +139,14 @@ export class PresenceClient {
   #subAll = false;
   /** @type {Set<string>} */
   #subUsers = new Set();
+
+  // Sessions: the token in use, the one the hub last refused, and the
+  // timer that refreshes a little before exp.
+  #token = '';
+  #refusedToken = '';
+  #refusedReason = '';
+  #authFailures = 0;
+  #refreshTimer = null;
 
   // Activity tracking.
   #lastInput = Date.now();
@@ -144,16 +173,21 @@ export class PresenceClient {
 
   /** @param {ClientOptions} options */
   constructor(options) {
-    if (!options || !options.token) throw new TypeError('PresenceClient: token is required');
+    if (!options || !(options.getToken || options.token)) {
+      throw new TypeError('PresenceClient: getToken (or token) is required');
+    }
     this.#opts = {
       client: 'web/1.0',
       trackActivity: true,
       hiddenIdleMs: HIDDEN_IDLE_MS,
       activityThrottleMs: ACTIVITY_THROTTLE_MS,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      backoffMinMs: BACKOFF_MIN_MS,
+      backoffMaxMs: BACKOFF_MAX_MS,
       WebSocket: globalThis.WebSocket,
       ...options,
     };
+    if (!this.#opts.getToken && typeof options.token === 'function') this.#opts.getToken = options.token;
     if (!this.#opts.url) {
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
       this.#opts.url = `${scheme}//${location.host}/ws`;
@@ -247,7 +281,7 @@ export class PresenceClient {
   async #open() {
     let token;
     try {
-      token = typeof this.#opts.token === 'function' ? await this.#opts.token() : this.#opts.token;
+      token = this.#opts.getToken ? await this.#opts.getToken() : this.#opts.token;
     } catch (err) {
       if (!this.#stopped) {
         this.#emit('close', { code: 0, reason: `no token: ${err.message}`, reconnectInMs: this.#scheduleReconnect() });
@@ -255,6 +289,13 @@ export class PresenceClient {
       return;
     }
     if (this.#stopped) return;
+    // After a 4001, only a new, unexpired token is worth a connection:
+    // the refused one would be refused again, forever.
+    if (this.#refusedToken && (token === this.#refusedToken || tokenExpired(token))) {
+      this.#giveUp(this.#refusedReason || 'the token was refused');
+      return;
+    }
+    this.#token = token;
     let ws;
     try {
       ws = new this.#opts.WebSocket(this.#opts.url, SUBPROTOCOL);
@@ -291,21 +332,34 @@ export class PresenceClient {
     ws.onopen = ws.onmessage = ws.onclose = null;
     this.#ready = false;
     clearInterval(this.#watchdog);
+    clearTimeout(this.#refreshTimer);
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
       p.reject(new PresenceError('disconnected', 'the connection closed before the reply'));
       this.#pending.delete(id);
     }
     let reconnectInMs = null;
-    if (code === CLOSE_UNAUTHORIZED) this.#stopped = true;
+    if (code === CLOSE_UNAUTHORIZED) {
+      // Refused or expired: reconnect only with a new token, and not after
+      // several refusals in a row.
+      this.#refusedToken = this.#token;
+      this.#refusedReason = reason;
+      if (!this.#opts.getToken || ++this.#authFailures >= MAX_AUTH_FAILURES) this.#stopped = true;
+    }
     if (!this.#stopped) reconnectInMs = this.#scheduleReconnect();
     else this.#listenInput(false);
     this.#emit('close', { code, reason, reconnectInMs });
   }
 
+  #giveUp(reason) {
+    this.#stopped = true;
+    this.#listenInput(false);
+    this.#emit('close', { code: CLOSE_UNAUTHORIZED, reason, reconnectInMs: null });
+  }
+
   // Full-jitter exponential backoff: a random delay in [0, min(max, min*2^n)].
   #scheduleReconnect() {
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.#attempt);
+    const ceiling = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffMinMs * 2 ** this.#attempt);
     this.#attempt++;
     const delay = Math.round(Math.random() * ceiling);
     clearTimeout(this.#reconnectTimer);
@@ -377,6 +431,9 @@ export class PresenceClient {
   #welcome(w) {
     this.#ready = true;
     this.#attempt = 0;
+    this.#authFailures = 0;
+    this.#refusedToken = '';
+    this.#scheduleRefresh();
     this.welcome = w;
     this.user = w.user;
     this.service = w.service;
@@ -427,6 +484,53 @@ export class PresenceClient {
     }, this.#heartbeatMs);
   }
 
+  // Refresh: a little before the token's exp (a fifth of its lifetime,
+  // 1..60 s, or refreshMarginMs), get a new token and send `refresh`, so the
+  // hub does not close the socket at exp. A refused refresh is retried at
+  // half the time left; if exp comes first, the hub closes with 4001 and
+  // the client reconnects with a new token.
+
+  #scheduleRefresh(retry = false) {
+    clearTimeout(this.#refreshTimer);
+    const claims = tokenClaims(this.#token);
+    if (!this.#opts.getToken || !claims || typeof claims.exp !== 'number') return;
+    const left = claims.exp * 1000 - Date.now();
+    let wait;
+    if (retry) {
+      wait = left / 2;
+      if (wait < 500) return;
+    } else {
+      const life = typeof claims.iat === 'number' ? (claims.exp - claims.iat) * 1000 : left;
+      const margin = this.#opts.refreshMarginMs ?? Math.min(REFRESH_MARGIN_MAX_MS, Math.max(REFRESH_MARGIN_MIN_MS, life / 5));
+      wait = Math.max(0, left - margin);
+    }
+    this.#refreshTimer = setTimeout(() => {
+      this.refresh().catch((err) => {
+        if (!this.#ready) return; // closed meanwhile: the reconnect gets a token anyway
+        this.#emit('error', err instanceof PresenceError ? err : new PresenceError('unauthorized', `getToken() failed: ${err.message}`));
+        this.#scheduleRefresh(true);
+      });
+    }, Math.min(wait, MAX_TIMEOUT_MS));
+  }
+
+  /**
+   * Gets a new token from `getToken()` and hands it to the hub now, which
+   * moves the end of the session to its `exp`. The client does this on its
+   * own a little before `exp`. Rejects with code `unauthorized` or
+   * `forbidden` (another user's token) when the hub refuses it; the session
+   * then still ends at the old `exp`.
+   * @returns {Promise<object>} the result; `result.expires` is the new end.
+   */
+  async refresh() {
+    if (!this.#opts.getToken) throw new PresenceError('bad_request', 'refresh needs the getToken option');
+    const token = await this.#opts.getToken();
+    const res = await this.#send({ type: 'refresh', token });
+    this.#token = token;
+    this.#scheduleRefresh();
+    this.#emit('refresh', { expires: res.expires ? new Date(res.expires) : null });
+    return res;
+  }
+
   #rawSend(obj) {
     const ws = this.#ws;
     if (!ws || ws.readyState !== 1) return false;
@@ -470,10 +574,11 @@ export class PresenceClient {
    * together: an empty or omitted text clears it.
    * @param {'online'|'away'|'busy'|'offline'} status
    * @param {string} [text] at most 120 characters
+   * @param {Expiry} [expiry] when the status clears by itself; none: never
    * @returns {Promise<object>} the result; `result.self` is the new own status.
    */
-  setStatus(status, text) {
-    const cmd = { type: 'set_status', status };
+  setStatus(status, text, expiry) {
+    const cmd = { type: 'set_status', status, ...expiryFields(expiry) };
     if (text) cmd.text = text;
     return this.#send(cmd);
   }
@@ -481,10 +586,33 @@ export class PresenceClient {
   /**
    * Takes a custom status: its presence and, as text, its name.
    * @param {string} custom the custom status id
+   * @param {Expiry} [expiry] when it clears by itself; none: the custom
+   *   status's default duration, if it has one
    * @returns {Promise<object>}
    */
-  setCustomStatus(custom) {
-    return this.#send({ type: 'set_custom_status', custom });
+  setCustomStatus(custom, expiry) {
+    return this.#send({ type: 'set_custom_status', custom, ...expiryFields(expiry) });
+  }
+
+  /**
+   * Says goodbye before closing (signing out): the user reads offline at
+   * once, rather than after the server's reconnect grace.
+   * @returns {Promise<object>}
+   */
+  bye() {
+    return this.#send({ type: 'bye' });
+  }
+
+  /**
+   * A user's recent status changes, newest first: `{at, status, previous,
+   * text, reason}`. Another user's history needs the admin role.
+   * @param {{user?: string, limit?: number}} [q] user defaults to yourself,
+   *   limit (1..100) to 20
+   * @returns {Promise<object[]>}
+   */
+  async history({ user, limit } = {}) {
+    const r = await this.#send({ type: 'history', ...(user ? { user } : {}), ...(limit ? { limit } : {}) });
+    return r.items || [];
   }
 
   /**
@@ -551,10 +679,10 @@ export class PresenceClient {
       setService: (enabled) => send({ type: 'admin.service', enabled }),
       /** @param {{query?: string, offset?: number, limit?: number}} [q] @returns {Promise<{items: CustomStatus[], total: number}>} */
       listStatuses: (q = {}) => send({ type: 'admin.statuses.list', ...q }),
-      /** @param {{name: string, presence: string}} s @returns {Promise<{status: CustomStatus}>} */
-      createStatus: ({ name, presence }) => send({ type: 'admin.statuses.create', name, presence }),
-      /** @param {{custom: string, name: string, presence: string}} s @returns {Promise<{status: CustomStatus}>} */
-      updateStatus: ({ custom, name, presence }) => send({ type: 'admin.statuses.update', custom, name, presence }),
+      /** @param {{name: string, presence: string, duration_s?: number|null}} s duration_s: default lifetime of a pick (null: never) @returns {Promise<{status: CustomStatus}>} */
+      createStatus: ({ name, presence, duration_s = null }) => send({ type: 'admin.statuses.create', name, presence, duration_s }),
+      /** @param {{custom: string, name: string, presence: string, duration_s?: number|null}} s @returns {Promise<{status: CustomStatus}>} */
+      updateStatus: ({ custom, name, presence, duration_s = null }) => send({ type: 'admin.statuses.update', custom, name, presence, duration_s }),
       /** @param {string} custom */
       deleteStatus: (custom) => send({ type: 'admin.statuses.delete', custom }),
       /** @param {number} idleLimitS the workspace's default idle limit, seconds */
@@ -630,6 +758,40 @@ export class PresenceClient {
       if (document.visibilityState === 'hidden') this.#goIdle();
     }, ms);
   }
+}
+
+/**
+ * When a chosen status clears by itself: at `until` (a Date or an RFC 3339
+ * string) or after `duration_s` seconds (60..31,622,400), never both.
+ * @typedef {{until?: Date|string, duration_s?: number}} Expiry
+ */
+
+function expiryFields(expiry) {
+  if (!expiry) return {};
+  if (expiry.until) return { until: expiry.until instanceof Date ? expiry.until.toISOString() : expiry.until };
+  if (expiry.duration_s) return { duration_s: expiry.duration_s };
+  return {};
+}
+
+/**
+ * The claims of a JWT, unverified (the hub verifies): only to know when it
+ * expires. Null when it is not a JWT.
+ * @param {string} token
+ * @returns {{exp?: number, iat?: number}|null}
+ */
+function tokenClaims(token) {
+  try {
+    const part = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4)));
+    return claims && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+function tokenExpired(token) {
+  const claims = tokenClaims(token);
+  return !!claims && typeof claims.exp === 'number' && claims.exp * 1000 <= Date.now();
 }
 
 function byName(a, b) {
