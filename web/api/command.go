@@ -56,6 +56,16 @@ func exec[R any](ctx context.Context, a *API, act hub.Actor, cmd hub.Command) (R
 	return r, nil
 }
 
+// execNone runs cmd, whose answer has no result, on the hub as act.
+func execNone(ctx context.Context, a *API, act hub.Actor, cmd hub.Command) error {
+	ctx, cancel := context.WithTimeout(ctx, execTimeout)
+	defer cancel()
+	if _, herr := a.cfg.Hub.Exec(ctx, act, cmd); herr != nil {
+		return fromHub(herr)
+	}
+	return nil
+}
+
 // result is r as the socket's result frame carries it.
 func result(r hub.Result) (wire.Result, error) {
 	w, ok := web.ResultOf(r)

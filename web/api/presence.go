@@ -142,7 +142,7 @@ func (a *API) registerPresence() {
 		if err := checkUser(in.ID); err != nil {
 			return nil, err
 		}
-		if _, err := exec[hub.Result](ctx, a, hub.Actor{User: in.ID}, hub.SignOut{}); err != nil {
+		if err := execNone(ctx, a, hub.Actor{User: in.ID}, hub.SignOut{}); err != nil {
 			return nil, err
 		}
 		us, err := a.query(ctx, []string{in.ID})
