@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,17 +244,4 @@ func (b *syncBuffer) count(s string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.Count(b.b.String(), s)
-}
-
-// redisURL is the test Redis, or a skip (a failure under CI).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("PRESENCE_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PRESENCE_TEST_REDIS is unset: CI must start redis-server and set it")
-		}
-		t.Skip("set PRESENCE_TEST_REDIS=redis://127.0.0.1:6379/0 (a redis-server you started) to run the lease tests")
-	}
-	return url
 }

@@ -60,22 +60,6 @@ func Build(pkg string) (bin string, remove func(), err error) {
 	return bin, remove, nil
 }
 
-// LookPath returns the path of the command name. Without it the test is
-// skipped, saying how to install it; under CI=true it fails instead, since a
-// skipped suite would pass unseen.
-func LookPath(t testing.TB, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed: CI must install it (%s)", name, install)
-	}
-	t.Skipf("%s is not installed; %s to run this test", name, install)
-	return ""
-}
-
 // Proc is a process started for a test.
 type Proc struct {
 	Cmd  *exec.Cmd
