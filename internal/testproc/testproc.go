@@ -15,11 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/presenced/presenced/internal/testenv"
 )
 
 // stopGrace is how long a process has to exit after SIGTERM at the end of a
@@ -58,6 +61,19 @@ func Build(pkg string) (bin string, remove func(), err error) {
 		return "", nil, fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, remove, nil
+}
+
+// StartRedis starts a redis-server of the test's own on the loopback port,
+// keeping its files in dir and saving no snapshots, with the further
+// options args (such as "--appendonly", "yes"), and waits until it accepts
+// connections. Without redis-server the test is skipped, or fails under CI.
+func StartRedis(t testing.TB, port int, dir string, args ...string) *Proc {
+	t.Helper()
+	bin := testenv.Binary(t, "redis-server", "redis-server")
+	p := Start(t, exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--save", ""}, args...)...))
+	p.WaitOutput(t, "Ready to accept connections", 10*time.Second)
+	return p
 }
 
 // Proc is a process started for a test.
