@@ -12,11 +12,11 @@ import (
 // decode), which could answer at once, or the hub, whose replies keep the
 // order of its commands but wait for the store when one writes: without
 // slots a later pong would overtake a status change waiting for its
-// write. Each frame read
-// takes a slot, the hello first; a reply fills its slot, and the filled
-// slots at the head move to the outbox. The hub sees a command's slot
-// number as its request id, and the client's id is put back on the way
-// out, so that a client's ids, repeated or missing, need not be unique.
+// write. Each frame read takes a slot, the hello first; a reply fills its
+// slot, and the filled slots at the head move to the outbox. The hub sees
+// a command's slot number as its request id, and the client's id is put
+// back on the way out, so that a client's ids, repeated or missing, need
+// not be unique.
 
 // slot is one frame waiting for its reply.
 type slot struct {
