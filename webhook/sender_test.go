@@ -3,7 +3,6 @@ package webhook_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/webhook"
 )
@@ -264,12 +264,7 @@ func TestBackoffBounds(t *testing.T) {
 // that is retried.
 func TestRetryOnFailures(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		url := "http://" + ln.Addr().String() + "/hook"
-		ln.Close()
+		url := "http://" + testproc.FreeAddr(t) + "/hook" // nothing listens there
 		h := start(t, url, webhook.Config{})
 		h.s.PresenceChanged(change("alice", "busy"))
 		h.clock.AdvanceArmed(t)
