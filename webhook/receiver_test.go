@@ -1,14 +1,12 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/presenced/presenced/internal/testlog"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/webhook"
 )
@@ -118,7 +117,7 @@ type harness struct {
 	s     *webhook.Sender
 	clock *fakeClock
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	stop  context.CancelFunc
 	done  chan error
 }
@@ -127,7 +126,7 @@ type harness struct {
 // Registerer and Log are filled in unless set.
 func start(t *testing.T, url string, cfg webhook.Config) *harness {
 	t.Helper()
-	h := &harness{clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, done: make(chan error, 1)}
 	cfg.URL = url
 	if cfg.Secret == "" {
 		cfg.Secret = secret
@@ -227,21 +226,4 @@ func (h *harness) metric(t *testing.T, name, label string) float64 {
 func change(user, status string) webhook.PresenceChange {
 	st, _ := presence.ParseStatus(status)
 	return webhook.PresenceChange{User: user, Status: st, Reason: "manual", At: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.b.String(), s)
 }
