@@ -127,9 +127,12 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// ServeHTTP serves the endpoints under Base, and counts each request.
+// ServeHTTP serves the endpoints under Base, counts each request, and logs
+// those that failed by the server's fault.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.metrics.serve(a.mux, w, r)
+	if route, status := a.metrics.serve(a.mux, w, r); status >= 500 && status != http.StatusServiceUnavailable {
+		a.log.Error().Str("route", route).Int("status", status).Msg("HTTP API request failed")
+	}
 }
 
 // op describes an operation to register: huma's, and who may call it.

@@ -28,8 +28,9 @@ func newMetrics() *metrics {
 	}
 }
 
-// serve serves r with mux, and counts it under the route that matched.
-func (m *metrics) serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+// serve serves r with mux, and counts it under the route that matched. It
+// returns the route and the status answered.
+func (m *metrics) serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) (string, int) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	// The mux sets r.Pattern to the route it picks; the catch-all "/" is
@@ -44,6 +45,7 @@ func (m *metrics) serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Reque
 	}
 	m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 	m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	return route, sw.status
 }
 
 // Describe and Collect make an API a prometheus.Collector of its metrics.

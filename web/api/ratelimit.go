@@ -16,10 +16,9 @@ const maxIdleLimiters = 10_000
 
 // limiters rate-limits callers, one token bucket per key.
 type limiters struct {
-	mu     sync.Mutex
-	byKey  map[string]*rate.Limiter
-	rates  func(key string) (rate.Limit, int)
-	sweeps int
+	mu    sync.Mutex
+	byKey map[string]*rate.Limiter
+	rates func(key string) (rate.Limit, int)
 }
 
 func newLimiters(rates func(key string) (rate.Limit, int)) *limiters {
@@ -50,7 +49,6 @@ func (l *limiters) take(key string) (time.Duration, bool) {
 
 // sweep drops the limiters that are full: forgetting them changes nothing.
 func (l *limiters) sweep(now time.Time) {
-	l.sweeps++
 	for k, lim := range l.byKey {
 		if lim.TokensAt(now) >= float64(lim.Burst()) {
 			delete(l.byKey, k)
