@@ -130,6 +130,11 @@ func New(cfg Config) (*API, error) {
 // ServeHTTP serves the endpoints under Base, counts each request, and logs
 // those that failed by the server's fault.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Bodies are JSON. curl -d labels them as a form, and a bare client
+	// may not label them at all: read them as JSON all the same.
+	if ct := r.Header.Get("Content-Type"); r.ContentLength != 0 && (ct == "" || ct == "application/x-www-form-urlencoded") {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	if route, status := a.metrics.serve(a.mux, w, r); status >= 500 && status != http.StatusServiceUnavailable {
 		a.log.Error().Str("route", route).Int("status", status).Msg("HTTP API request failed")
 	}

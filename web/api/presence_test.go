@@ -91,6 +91,26 @@ func TestHTTPChangeReachesSocketSubscribers(t *testing.T) {
 	}
 }
 
+// TestBodiesAreJSONWhateverTheirLabel: curl -d sends a form's label.
+func TestBodiesAreJSONWhateverTheirLabel(t *testing.T) {
+	n := startNode(t, options{})
+	for _, ct := range []string{"", "application/x-www-form-urlencoded", "application/json; charset=utf-8"} {
+		req, _ := http.NewRequest("PUT", n.url+"/api/v1/users/alice/status", strings.NewReader(`{"status":"busy"}`))
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Content-Type %q: status %d, want 200", ct, resp.StatusCode)
+		}
+	}
+}
+
 func TestSocketChangeSeenByNextHTTPRead(t *testing.T) {
 	n := startNode(t, options{})
 	alice := n.connect(t, "alice", false)
