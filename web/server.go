@@ -215,6 +215,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.API != nil {
 		// One pattern per method: "/api/" alone would conflict with "GET /".
+		// No Host check: every call carries a bearer token, which a page
+		// that rebinds a name to this server cannot read or make.
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			mux.Handle(m+" /api/", s.cfg.API)
 		}

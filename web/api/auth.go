@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/web"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -132,6 +134,8 @@ func (a *API) guard(pol policy) func(huma.Context, func(huma.Context)) {
 			ctx.SetHeader("Retry-After", retryAfter(wait))
 			p = problem(wire.CodeRateLimited, "too many requests with this token: slow down")
 		} else {
+			r, _ := humago.Unwrap(ctx)
+			web.SignedIn(r)
 			p = permit(c, pol, ctx.Param("id"))
 		}
 		if p != nil {

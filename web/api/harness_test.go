@@ -46,6 +46,8 @@ type node struct {
 type options struct {
 	hub hub.Config
 	api api.Config
+	// pendingPerSource is web.Config.MaxPendingPerSource; 0: its default.
+	pendingPerSource int
 }
 
 func startNode(t testing.TB, opts options) *node {
@@ -74,7 +76,8 @@ func startNode(t testing.TB, opts options) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := web.New(web.Config{Hub: h, Secret: secret, Verifier: verifier, Log: zerolog.Nop(), API: a})
+	srv := web.New(web.Config{Hub: h, Secret: secret, Verifier: verifier, Log: zerolog.Nop(), API: a,
+		MaxPendingPerSource: opts.pendingPerSource})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
