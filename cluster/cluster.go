@@ -2,11 +2,9 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,17 +13,21 @@ import (
 
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/presence"
-	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
+	"github.com/presenced/presenced/store/redisstore"
 )
 
 // Config configures a Node. The zero value of each field means its default.
 type Config struct {
-	// Redis is the shared Redis. Required.
-	Redis *redis.Client
+	// Redis is the shared Redis: one server, Sentinel's master, or Redis
+	// Cluster, on which the node uses sharded pub/sub. Required.
+	Redis redis.UniversalClient
 	// Store is the durable state, read on a resync. Required.
 	Store store.Store
-	// Prefix starts every key and the channel. Default: "presence:".
+	// Prefix starts every key and the channel. Default: "{presence}:". Its
+	// hash tag puts every key and the channel in one Redis Cluster slot, so
+	// that scripts and transactions touching several keys run there; on
+	// Redis Cluster a prefix without one is an error of Run.
 	Prefix string
 	// ID names the node in keys; unique per process. Required.
 	ID string
@@ -41,10 +43,11 @@ type Config struct {
 
 // Node is this process's part of the cluster.
 type Node struct {
-	cfg Config
-	rdb *redis.Client
-	log zerolog.Logger
-	h   *hub.Hub
+	cfg     Config
+	rdb     redis.UniversalClient
+	sharded bool // Redis Cluster: SPUBLISH and SSUBSCRIBE
+	log     zerolog.Logger
+	h       *hub.Hub
 
 	wake chan struct{}
 	mu   sync.Mutex
@@ -59,7 +62,7 @@ type Node struct {
 // New returns a node for cfg.
 func New(cfg Config) *Node {
 	if cfg.Prefix == "" {
-		cfg.Prefix = "presence:"
+		cfg.Prefix = "{presence}:"
 	}
 	if cfg.Name == "" {
 		cfg.Name = cfg.ID
@@ -67,9 +70,11 @@ func New(cfg Config) *Node {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 8 * time.Second
 	}
+	_, sharded := cfg.Redis.(*redis.ClusterClient)
 	return &Node{
 		cfg:     cfg,
 		rdb:     cfg.Redis,
+		sharded: sharded,
 		log:     cfg.Log.With().Str("node", cfg.Name).Logger(),
 		wake:    make(chan struct{}, 1),
 		conns:   map[string]presence.Conns{},
@@ -84,44 +89,23 @@ func (n *Node) keyAlive(node string) string { return n.cfg.Prefix + "node:" + no
 func (n *Node) keyUsers(node string) string { return n.cfg.Prefix + "node:" + node + ":users" }
 func (n *Node) channel() string             { return n.cfg.Prefix + "events" }
 
-// message is what crosses the channel: one node's batch of changes.
-type message struct {
-	Node  string       `json:"n"`
-	Seq   uint64       `json:"s"`
-	Kind  string       `json:"k"`           // "changes", "resync" (reload me), "gone"
-	Conns [][3]any     `json:"c,omitempty"` // [user, online, away]
-	Users []userRecord `json:"u,omitempty"`
-	Cat   []catalogMsg `json:"cat,omitempty"`
-	Svc   *serviceMsg  `json:"svc,omitempty"`
-	Set   *settingsMsg `json:"set,omitempty"`
-	Gone  string       `json:"gone,omitempty"`
+// subscribe subscribes to the channel: on Redis Cluster with SSUBSCRIBE, on
+// the master of the channel's slot (the prefix's hash tag), so that a
+// message crosses one shard instead of every node of the Redis cluster.
+func (n *Node) subscribe(ctx context.Context) *redis.PubSub {
+	if n.sharded {
+		return n.rdb.SSubscribe(ctx, n.channel())
+	}
+	return n.rdb.Subscribe(ctx, n.channel())
 }
 
-type userRecord struct {
-	ID        string `json:"id"`
-	Manual    string `json:"m"`
-	Text      string `json:"t,omitempty"`
-	Custom    string `json:"c,omitempty"`
-	IdleLimit int64  `json:"i,omitempty"` // ms
-	AutoAway  bool   `json:"a"`
-	LastSeen  int64  `json:"l,omitempty"` // unix ms
-}
-
-type catalogMsg struct {
-	Op       string `json:"op"`
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Presence string `json:"p"`
-}
-
-type serviceMsg struct {
-	Enabled bool   `json:"e"`
-	Reason  string `json:"r,omitempty"`
-	Since   int64  `json:"since,omitempty"`
-}
-
-type settingsMsg struct {
-	IdleLimit int64 `json:"i"` // ms
+// publish queues b on p for the channel, sharded on Redis Cluster.
+func (n *Node) publish(ctx context.Context, p redis.Pipeliner, b []byte) {
+	if n.sharded {
+		p.SPublish(ctx, n.channel(), b)
+	} else {
+		p.Publish(ctx, n.channel(), b)
+	}
 }
 
 // Publish queues ev for the other nodes. It never blocks.
@@ -160,14 +144,17 @@ func (n *Node) Add(ctx context.Context, delta int) (int, error) {
 // leaves cleanly (its connections leave the count and the others drop them
 // at once). It returns when every goroutine it started has ended.
 func (n *Node) Run(ctx context.Context, h *hub.Hub) error {
+	if n.sharded && !redisstore.HasHashTag(n.cfg.Prefix) {
+		return fmt.Errorf("cluster: prefix %q has no hash tag: on Redis Cluster it needs one, e.g. {presence}:", n.cfg.Prefix)
+	}
 	n.h = h
-	pubsub := n.rdb.Subscribe(ctx, n.channel())
+	pubsub := n.subscribe(ctx)
 	defer pubsub.Close()
 	var wg sync.WaitGroup
 	wg.Go(func() { n.publishLoop(ctx) })
 	wg.Go(func() { n.heartbeatLoop(ctx) })
 	wg.Go(func() { n.subscribeLoop(ctx, pubsub) })
-	n.log.Info().Dur("ttl", n.cfg.TTL).Msg("joined the cluster")
+	n.log.Info().Dur("ttl", n.cfg.TTL).Bool("sharded_pubsub", n.sharded).Msg("joined the cluster")
 	wg.Wait()
 	n.leave()
 	return nil
@@ -186,12 +173,12 @@ func (n *Node) leave() {
 
 // remove deletes node's keys and announces that it is gone.
 func (n *Node) remove(ctx context.Context, node string) error {
-	b, _ := json.Marshal(message{Node: n.cfg.ID, Kind: "gone", Gone: node})
+	b := encode(message{Node: n.cfg.ID, Kind: kindGone, Gone: node})
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, n.keyUsers(node), n.keyAlive(node))
 		p.HDel(ctx, n.keyCounts(), node)
 		p.SRem(ctx, n.keyNodes(), node)
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	return err
@@ -226,23 +213,23 @@ func (n *Node) flush(ctx context.Context) error {
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	m := message{Node: n.cfg.ID, Seq: seq, Kind: "changes"}
+	m := message{Node: n.cfg.ID, Seq: seq, Kind: kindChanges}
 	for u, c := range conns {
-		m.Conns = append(m.Conns, [3]any{u, c.Online, c.Away})
+		m.Conns = append(m.Conns, connsRecord{User: u, Online: c.Online, Away: c.Away})
 	}
 	for _, ev := range evs {
-		encodeEvent(&m, ev)
+		m.addEvent(ev)
 	}
-	b, _ := json.Marshal(m)
+	b := encode(m)
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for u, c := range conns {
 			if c.Live() {
-				p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
+				p.HSet(ctx, n.keyUsers(n.cfg.ID), u, formatConns(c))
 			} else {
 				p.HDel(ctx, n.keyUsers(n.cfg.ID), u)
 			}
 		}
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	if err != nil {
@@ -255,25 +242,6 @@ func (n *Node) flush(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-func encodeEvent(m *message, ev hub.ClusterEvent) {
-	switch ev := ev.(type) {
-	case hub.UserChanged:
-		u := ev.User
-		r := userRecord{ID: u.ID, Manual: u.Manual.String(), Text: u.Text, Custom: u.Custom,
-			IdleLimit: u.IdleLimit.Milliseconds(), AutoAway: u.AutoAway}
-		if !u.LastSeen.IsZero() {
-			r.LastSeen = u.LastSeen.UnixMilli()
-		}
-		m.Users = append(m.Users, r)
-	case hub.CatalogChanged:
-		m.Cat = append(m.Cat, catalogMsg{Op: ev.Op, ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
-	case hub.ServiceSwitched:
-		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
-	case hub.SettingsChanged:
-		m.Set = &settingsMsg{IdleLimit: ev.Settings.IdleLimit.Milliseconds()}
-	}
 }
 
 // heartbeatLoop refreshes this node's heartbeat key and its count, removes
@@ -355,15 +323,15 @@ func (n *Node) republish(ctx context.Context, users map[string]presence.Conns, l
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	b, _ := json.Marshal(message{Node: n.cfg.ID, Seq: seq, Kind: "resync"})
+	b := encode(message{Node: n.cfg.ID, Seq: seq, Kind: kindResync})
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, n.keyNodes(), n.cfg.ID)
 		p.Del(ctx, n.keyUsers(n.cfg.ID))
 		for u, c := range users {
-			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
+			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, formatConns(c))
 		}
 		p.HSet(ctx, n.keyCounts(), n.cfg.ID, local)
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	if err != nil {
@@ -437,10 +405,7 @@ func (n *Node) subscribeLoop(ctx context.Context, ps *redis.PubSub) {
 			switch msg := msg.(type) {
 			case *redis.Subscription:
 				// Subscribed, at start or after a reconnection.
-				if err := n.resyncAll(ctx); err != nil && ctx.Err() == nil {
-					n.log.Error().Err(err).Msg("cluster: resync failed; the next heartbeat retries")
-					n.markDirty()
-				}
+				n.resync(ctx)
 			case *redis.Message:
 				n.handle(ctx, msg.Payload)
 			}
@@ -448,38 +413,52 @@ func (n *Node) subscribeLoop(ctx context.Context, ps *redis.PubSub) {
 	}
 }
 
-// handle applies one message.
+// handle applies one message. A message it cannot read counts as lost:
+// the node resyncs.
 func (n *Node) handle(ctx context.Context, payload string) {
-	var m message
-	if err := json.Unmarshal([]byte(payload), &m); err != nil {
-		n.log.Warn().Err(err).Msg("cluster: unreadable message ignored")
+	m, err := decode([]byte(payload))
+	if err != nil {
+		n.log.Warn().Err(err).Msg("cluster: message dropped: resyncing")
+		n.resync(ctx)
 		return
 	}
 	if m.Node == n.cfg.ID {
 		return
 	}
 	switch m.Kind {
-	case "gone":
+	case kindGone:
 		n.mu.Lock()
 		delete(n.lastSeq, m.Gone)
 		n.mu.Unlock()
 		n.h.Apply(hub.NodeGone{Node: m.Gone})
 		return
-	case "resync":
+	case kindResync:
 		n.setSeq(m.Node, m.Seq)
-		if err := n.resyncAll(ctx); err != nil {
-			n.log.Error().Err(err).Msg("cluster: resync failed")
-		}
+		n.resync(ctx)
 		return
 	}
 	if !n.setSeq(m.Node, m.Seq) {
 		n.log.Warn().Str("from", m.Node).Msg("cluster: messages were lost: resyncing")
-		if err := n.resyncAll(ctx); err != nil {
-			n.log.Error().Err(err).Msg("cluster: resync failed")
-		}
+		n.resync(ctx)
 		return
 	}
-	n.apply(m)
+	evs, err := m.events()
+	if err != nil {
+		n.log.Warn().Err(err).Str("from", m.Node).Msg("cluster: message dropped: resyncing")
+		n.resync(ctx)
+		return
+	}
+	for _, ev := range evs {
+		n.h.Apply(ev)
+	}
+}
+
+// resync reloads everything, logging a failure: the next heartbeat retries.
+func (n *Node) resync(ctx context.Context) {
+	if err := n.resyncAll(ctx); err != nil && ctx.Err() == nil {
+		n.log.Error().Err(err).Msg("cluster: resync failed; the next heartbeat retries")
+		n.markDirty()
+	}
 }
 
 // setSeq records seq as node's latest and reports whether it follows the
@@ -490,38 +469,6 @@ func (n *Node) setSeq(node string, seq uint64) bool {
 	last, known := n.lastSeq[node]
 	n.lastSeq[node] = seq
 	return !known || seq == last+1 || seq <= last
-}
-
-func (n *Node) apply(m message) {
-	for _, c := range m.Conns {
-		user, _ := c[0].(string)
-		on, _ := c[1].(float64)
-		aw, _ := c[2].(float64)
-		n.h.Apply(hub.ConnsChanged{Node: m.Node, User: user, Conns: presence.Conns{Online: int(on), Away: int(aw)}})
-	}
-	for _, r := range m.Users {
-		n.h.Apply(hub.UserChanged{User: decodeUser(r)})
-	}
-	for _, c := range m.Cat {
-		p, _ := presence.ParseStatus(c.Presence)
-		n.h.Apply(hub.CatalogChanged{Op: c.Op, Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
-	}
-	if s := m.Svc; s != nil {
-		n.h.Apply(hub.ServiceSwitched{Service: store.Service{Enabled: s.Enabled, Reason: s.Reason, Since: time.UnixMilli(s.Since)}})
-	}
-	if s := m.Set; s != nil {
-		n.h.Apply(hub.SettingsChanged{Settings: store.Settings{IdleLimit: time.Duration(s.IdleLimit) * time.Millisecond}})
-	}
-}
-
-func decodeUser(r userRecord) store.User {
-	m, _ := presence.ParseStatus(r.Manual)
-	u := store.User{ID: r.ID, Manual: m, Text: r.Text, Custom: r.Custom,
-		IdleLimit: time.Duration(r.IdleLimit) * time.Millisecond, AutoAway: r.AutoAway}
-	if r.LastSeen != 0 {
-		u.LastSeen = time.UnixMilli(r.LastSeen)
-	}
-	return u
 }
 
 // resyncAll reloads the durable state from the store and every other
@@ -558,10 +505,11 @@ func (n *Node) resyncAll(ctx context.Context) error {
 		}
 		users := make(map[string]presence.Conns, len(raw))
 		for u, v := range raw {
-			on, aw, _ := strings.Cut(v, ",")
-			o, _ := strconv.Atoi(on)
-			a, _ := strconv.Atoi(aw)
-			users[u] = presence.Conns{Online: o, Away: a}
+			c, err := parseConns(v)
+			if err != nil {
+				return fmt.Errorf("read node %s: user %q: %w", node, u, err)
+			}
+			users[u] = c
 		}
 		n.h.Apply(hub.NodeSnapshot{Node: node, Users: users})
 	}

@@ -51,6 +51,8 @@ type config struct {
 	nodeID         string
 	nodeName       string
 	nodeTTL        time.Duration
+	redisReplicas  int
+	redisReplicaTO time.Duration
 }
 
 func main() {
@@ -67,7 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&cfg.dev, "dev", false, "dev mode: mint tokens at /dev/token, pretty logs")
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the embedded store")
-	fs.StringVar(&cfg.redis, "redis", "", "Redis URL (redis://host:6379/0); when set, Redis is the store")
+	fs.StringVar(&cfg.redis, "redis", "", "Redis URL: redis://host:6379/0 (rediss:// for TLS), redis+sentinel://h1:26379,h2:26379/MASTER[/DB] or redis+cluster://h1:6379,h2:6379; when set, Redis is the store")
+	fs.IntVar(&cfg.redisReplicas, "redis-replicas", 0, "with -redis: replicas that must acknowledge each durable write (WAIT); 0: one when the master has replicas, -1: never wait")
+	fs.DurationVar(&cfg.redisReplicaTO, "redis-replica-timeout", redisstore.DefaultReplicaTimeout, "with -redis: how long a durable write waits for its replicas before it fails")
 	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; required unless -dev")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
@@ -97,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-heartbeat must be 100ms or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
+	case cfg.redisReplicaTO <= 0:
+		return cfg, errors.New("-redis-replica-timeout must be positive")
 	case cfg.secret == "" && !cfg.dev:
 		return cfg, errors.New("-jwt-secret (or PRESENCE_JWT_SECRET) is required unless -dev")
 	}
@@ -129,16 +135,23 @@ func newLogger(dev bool, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).With().Timestamp().Logger()
 }
 
-func openStore(ctx context.Context, cfg config) (store.Store, *redis.Client, error) {
-	if cfg.redis != "" {
-		st, err := redisstore.Open(ctx, cfg.redis, redisstore.Options{})
-		if err != nil {
-			return nil, nil, err
-		}
-		return st, st.Client(), nil
+// openStore opens the store: on Redis, one client that the store and the
+// cluster backplane share (nil with the embedded store).
+func openStore(ctx context.Context, cfg config) (store.Store, redis.UniversalClient, error) {
+	if cfg.redis == "" {
+		st, err := boltstore.Open(cfg.data, boltstore.Options{})
+		return st, nil, err
 	}
-	st, err := boltstore.Open(cfg.data, boltstore.Options{})
-	return st, nil, err
+	rdb, err := redisstore.Dial(ctx, cfg.redis, redisstore.DialOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := redisstore.New(rdb, redisstore.Options{Replicas: cfg.redisReplicas, ReplicaTimeout: cfg.redisReplicaTO})
+	if err != nil {
+		rdb.Close()
+		return nil, nil, err
+	}
+	return st, rdb, nil
 }
 
 func run(args []string, stderr io.Writer) error {
@@ -173,6 +186,7 @@ func run(args []string, stderr io.Writer) error {
 	kind := "bolt"
 	if rdb != nil {
 		kind = "redis"
+		defer rdb.Close() // shared: the store and the node are done with it when run returns
 	}
 
 	maxConns := connCapacity(log)
@@ -193,7 +207,7 @@ func run(args []string, stderr io.Writer) error {
 			host, _ := os.Hostname()
 			cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 		}
-		node = cluster.New(cluster.Config{Redis: rdb, Store: st, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
+		node = cluster.New(cluster.Config{Redis: rdb, Store: st, Prefix: redisstore.DefaultPrefix, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
 			Log: log.With().Str("component", "cluster").Logger()})
 		hcfg.Backplane = node
 		log = log.With().Str("node", cfg.nodeName).Logger()
