@@ -49,7 +49,7 @@ func redisURL(t *testing.T) string {
 // under it when the test ends, so tests can share one server in parallel.
 func testPrefix(t *testing.T, rawURL string) string {
 	t.Helper()
-	prefix := "presencetest:" + uuid.NewString() + ":"
+	prefix := "presencetest:{" + uuid.NewString() + "}:"
 	t.Cleanup(func() {
 		opts, err := redis.ParseURL(rawURL)
 		if err != nil {
