@@ -2,12 +2,11 @@ package cluster_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,14 +14,18 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/presenced/presenced/internal/redistest"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
 )
 
-// These tests run real presenced processes against a real redis-server of
-// their own (so one test can restart it). They need redis-server on PATH:
-// locally they skip without it, under CI=true they fail.
+// These tests run real presenced processes against real Redis processes of
+// their own (internal/redistest): one server (so one test can restart it),
+// Sentinel, and Redis Cluster. They need redis-server, redis-sentinel and
+// redis-cli on PATH: locally they skip without them, under CI=true they
+// fail.
 
 var binary string
 
@@ -33,6 +36,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// go-redis logs each failed dial of the tests' own clients; a killed
+	// master makes hundreds.
+	redis.SetLogger(quiet{})
 	binary = filepath.Join(dir, "presenced")
 	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/presenced").CombinedOutput(); err != nil {
 		panic("build: " + string(out))
@@ -42,69 +48,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+type quiet struct{}
 
-// redisServer is a redis-server process of the test's own.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed: CI must install it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed; apt-get install redis-server to run the cluster tests")
-	}
-	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	// Append-only, so that a restart keeps the store, as in production.
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // process start-up: nothing to wait on but the port
-	}
-}
-
-func (r *redisServer) stop() {
-	if r.cmd != nil {
-		r.cmd.Process.Signal(syscall.SIGTERM)
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // node is one presenced process.
 type node struct {
@@ -113,10 +59,11 @@ type node struct {
 	cmd *exec.Cmd
 }
 
-func startNode(t *testing.T, r *redisServer, args ...string) *node {
+// startNode starts a presenced process on the Redis at redisURL.
+func startNode(t *testing.T, redisURL string, args ...string) *node {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
+	addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
+	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", redisURL,
 		"-jwt-secret", secret, "-node-ttl", "2s"}, args...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -165,9 +112,20 @@ func (n *node) connect(t *testing.T, user string, admin bool) *wstest.Client {
 	return wstest.Connect(t, n.url, token(t, user, admin), waitFor)
 }
 
-func TestCrossNodePresence(t *testing.T) {
-	r := startRedis(t)
-	n1, n2 := startNode(t, r), startNode(t, r)
+// startRedis starts one redis-server that fsyncs every write, so that a
+// restart keeps the store, as in production.
+func startRedis(t *testing.T) *redistest.Server {
+	return redistest.StartServer(t, "--appendfsync", "always")
+}
+
+func TestCrossNodePresence(t *testing.T) { testCrossNodePresence(t, startRedis(t).URL()) }
+
+func TestLimitAndAdminAcrossNodes(t *testing.T) { testLimitAndAdminAcrossNodes(t, startRedis(t).URL()) }
+
+func TestKilledNodeUsersGoOffline(t *testing.T) { testKilledNodeUsersGoOffline(t, startRedis(t).URL()) }
+
+func testCrossNodePresence(t *testing.T, redisURL string) {
+	n1, n2 := startNode(t, redisURL), startNode(t, redisURL)
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 
@@ -196,9 +154,8 @@ func TestCrossNodePresence(t *testing.T) {
 	}
 }
 
-func TestLimitAndAdminAcrossNodes(t *testing.T) {
-	r := startRedis(t)
-	nodes := []*node{startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4")}
+func testLimitAndAdminAcrossNodes(t *testing.T, redisURL string) {
+	nodes := []*node{startNode(t, redisURL, "-connection-limit", "4"), startNode(t, redisURL, "-connection-limit", "4"), startNode(t, redisURL, "-connection-limit", "4")}
 	admin := nodes[0].connect(t, "root", true)
 	users := []*wstest.Client{admin, nodes[1].connect(t, "u1", false), nodes[2].connect(t, "u2", false), nodes[1].connect(t, "u3", false)}
 	if s := users[3].Welcome.Service; s.State != "enabled" || s.Connections != 4 {
@@ -242,9 +199,8 @@ func TestLimitAndAdminAcrossNodes(t *testing.T) {
 	watcher.NextAny(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" && *f.Reason == "admin" })
 }
 
-func TestKilledNodeUsersGoOffline(t *testing.T) {
-	r := startRedis(t)
-	n1, n2, n3 := startNode(t, r), startNode(t, r), startNode(t, r)
+func testKilledNodeUsersGoOffline(t *testing.T, redisURL string) {
+	n1, n2, n3 := startNode(t, redisURL), startNode(t, redisURL), startNode(t, redisURL)
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "all": true})
 	n2.connect(t, "bob", false)
@@ -271,7 +227,7 @@ func TestKilledNodeUsersGoOffline(t *testing.T) {
 
 func TestRedisRestartRecovers(t *testing.T) {
 	r := startRedis(t)
-	n1, n2 := startNode(t, r), startNode(t, r)
+	n1, n2 := startNode(t, r.URL()), startNode(t, r.URL())
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob", "carol"}})
 	bob := n2.connect(t, "bob", false)
@@ -279,9 +235,9 @@ func TestRedisRestartRecovers(t *testing.T) {
 	alice.Sees("bob", "online")
 	alice.Sees("carol", "online")
 
-	r.stop()
+	r.Stop()
 	carol.WS.Close(websocket.StatusNormalClosure, "") // leaves while Redis is down
-	r.start()
+	r.Start()
 
 	// Once the nodes have reconnected, no ghost remains and changes flow.
 	alice.Sees("carol", "offline")
