@@ -138,6 +138,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-connection-limit", "500"}, "", "never raise it"},
 		{[]string{"-dev", "-idle-limit", "10ms"}, "", "-idle-limit"},
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
+		{[]string{"-dev", "-redis", "127.0.0.1:6379"}, "", "no scheme; write redis://127.0.0.1:6379/0"},
+		{[]string{"-dev", "-redis", "redis+sentinel://127.0.0.1:1"}, "", "names its master"},
+		{[]string{"-dev", "-redis-replica-timeout", "0s"}, "", "-redis-replica-timeout"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)
