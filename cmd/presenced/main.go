@@ -264,7 +264,12 @@ func run(args []string, stderr io.Writer) error {
 	defer leave()
 	clusterDone := make(chan struct{})
 	if node != nil {
-		go func() { node.Run(clusterCtx, h); close(clusterDone) }()
+		go func() {
+			defer close(clusterDone)
+			if err := node.Run(clusterCtx, h); err != nil {
+				log.Error().Err(err).Msg("this node is not part of the cluster")
+			}
+		}()
 	} else {
 		close(clusterDone)
 	}

@@ -418,7 +418,11 @@ func (s *Store) runStatusScript(ctx context.Context, op string, script *redis.Sc
 	if err != nil {
 		return err
 	}
-	switch code, _ := res.Int(); code {
+	code, err := res.Int()
+	if err != nil {
+		return wrap(op, fmt.Errorf("script result: %w", err))
+	}
+	switch code {
 	case scriptOK:
 		return nil
 	case scriptConflict:
@@ -428,7 +432,7 @@ func (s *Store) runStatusScript(ctx context.Context, op string, script *redis.Sc
 	case scriptNotFound:
 		return wrap(op, store.ErrNotFound)
 	default:
-		return wrap(op, fmt.Errorf("unexpected script result %v", res.Val()))
+		return wrap(op, fmt.Errorf("unexpected script result %d", code))
 	}
 }
 
