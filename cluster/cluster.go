@@ -62,7 +62,7 @@ type Node struct {
 // New returns a node for cfg.
 func New(cfg Config) *Node {
 	if cfg.Prefix == "" {
-		cfg.Prefix = "{presence}:"
+		cfg.Prefix = redisstore.DefaultPrefix // the store's keys and the node's side by side
 	}
 	if cfg.Name == "" {
 		cfg.Name = cfg.ID
@@ -507,7 +507,9 @@ func (n *Node) resyncAll(ctx context.Context) error {
 		for u, v := range raw {
 			c, err := parseConns(v)
 			if err != nil {
-				return fmt.Errorf("read node %s: user %q: %w", node, u, err)
+				// One bad field must not stop every later resync.
+				n.log.Warn().Err(err).Str("of_node", node).Str("user", u).Msg("cluster: unreadable connections left out")
+				continue
 			}
 			users[u] = c
 		}

@@ -207,7 +207,7 @@ func run(args []string, stderr io.Writer) error {
 			host, _ := os.Hostname()
 			cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 		}
-		node = cluster.New(cluster.Config{Redis: rdb, Store: st, Prefix: redisstore.DefaultPrefix, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
+		node = cluster.New(cluster.Config{Redis: rdb, Store: st, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
 			Log: log.With().Str("component", "cluster").Logger()})
 		hcfg.Backplane = node
 		log = log.With().Str("node", cfg.nodeName).Logger()
