@@ -13,9 +13,17 @@ package redistest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +70,7 @@ type Server struct {
 	Dir  string // its working folder: data files, log, config
 	bin  string
 	args []string
+	tls  *tls.Config // set: the port speaks TLS only
 	cmd  *exec.Cmd
 }
 
@@ -91,6 +100,64 @@ func startServer(t testing.TB, port int, args ...string) *Server {
 	return s
 }
 
+// StartTLSServer starts a redis-server that speaks TLS only, with a
+// self-signed certificate for 127.0.0.1 made for the test. Its URL is
+// rediss:// with skip_verify=true: the point is the transport, and a URL
+// cannot name a CA file.
+func StartTLSServer(t testing.TB) *Server {
+	t.Helper()
+	Require(t, "redis-server")
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key")
+	writeSelfSigned(t, cert, key)
+	port := FreePort(t)
+	s := &Server{t: t, Port: port, Dir: dir, bin: "redis-server", tls: &tls.Config{InsecureSkipVerify: true}, args: []string{
+		"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--logfile", "redis.log", "--save", "", "--appendonly", "no",
+		"--tls-cert-file", cert, "--tls-key-file", key, "--tls-auth-clients", "no",
+	}}
+	s.Start()
+	t.Cleanup(func() {
+		s.Kill()
+		if t.Failed() {
+			s.dumpLog()
+		}
+	})
+	return s
+}
+
+// writeSelfSigned writes a certificate for 127.0.0.1 and its key, PEM.
+func writeSelfSigned(t testing.TB, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "redistest"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // StartReplica starts a replica of master and waits until it is in sync.
 func StartReplica(t testing.TB, master *Server) *Server {
 	t.Helper()
@@ -109,14 +176,23 @@ func client(addr string) *redis.Client {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
 
-// URL is the server's redis:// URL, db 0.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL is the server's redis:// URL, db 0 (rediss:// for a TLS server).
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "rediss://" + s.Addr() + "/0?skip_verify=true"
+	}
+	return "redis://" + s.Addr() + "/0"
+}
 
 // Client returns a client of this server alone, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := client(s.Addr())
+	c := s.newClient()
 	s.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+func (s *Server) newClient() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr(), TLSConfig: s.tls, Protocol: 2, DisableIdentity: true, MaxRetries: -1, DialerRetries: 1})
 }
 
 // Start starts the process (again, after Kill or Stop) and waits until it
@@ -128,7 +204,7 @@ func (s *Server) Start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start %s: %v", s.bin, err)
 	}
-	c := client(s.Addr())
+	c := s.newClient()
 	defer c.Close()
 	deadline := time.Now().Add(startLimit)
 	for c.Ping(context.Background()).Err() != nil {

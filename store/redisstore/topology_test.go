@@ -26,6 +26,12 @@ import (
 // owns (nothing to clean up: its processes die with the test).
 func tagged() string { return "presencetest:{" + uuid.NewString() + "}:" }
 
+// TestContractOverTLS runs the contract suite on a rediss:// server.
+func TestContractOverTLS(t *testing.T) {
+	url := redistest.StartTLSServer(t).URL()
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, url, tagged()) })
+}
+
 // TestOnSentinel runs the contract suite on a master that Sentinel names,
 // then kills the master mid-write.
 func TestOnSentinel(t *testing.T) {
