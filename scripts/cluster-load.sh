@@ -23,9 +23,10 @@
 #
 # Layout: node k (1..3) holds three load processes. "churn-k" connects
 # (PER_NODE - VICTIMS)/2 users n<k>-*, each changing status at CHURN per
-# second; "watch-k" connects the same users again, on node k+1, and changes
-# nothing: every change it sees crossed nodes, so its latency figures are
-# cross-node only. "victims-k" connects VICTIMS users v<k>-* to node k only.
+# second; "watch-k" connects the same users again, on node k+1 (once the
+# others are connected), and changes nothing: every change it sees crossed
+# nodes, so its latency figures are cross-node only. "victims-k" connects
+# VICTIMS users v<k>-* to node k only.
 # Each process subscribes every connection to the K users after its own.
 # Every process binds its own loopback source address (127.0.0.2 on).
 set -euo pipefail
@@ -117,26 +118,39 @@ ms_now() { date +%s%3N; }
 for k in 1 2 3; do start_node "$k"; done
 log "3 nodes up; loading $((3 * PER_NODE)) connections ($PAIR + $PAIR + $VICTIMS per node), K=$K, churn $CHURN"
 
+# wait_connected N: until the three nodes count N connections (or a bound).
+wait_connected() {
+	local want=$1 sum
+	for _ in $(seq $((connect_s * 10))); do
+		sum=0
+		for k in 1 2 3; do sum=$((sum + $(conns "$k"))); done
+		[[ $sum -ge $want ]] && break
+		sleep 0.1
+	done
+	echo "$sum"
+}
+
+# The churners and victims first; the watchers once those are up, so that
+# the latency they record is not that of the nodes' busiest seconds, the
+# connects of everything else.
 connect_s=$((PER_NODE / RATE + 20))
-total_s=$((connect_s + 5 + STEADY_S + 60))
+total_s=$((2 * connect_s + 5 + STEADY_S + 60))
 src=2
 for k in 1 2 3; do
-	next=$((k % 3 + 1))
 	load "churn-$k" "$k" "n$k-" "$PAIR" "$CHURN" "127.0.0.$src" "$total_s"
-	load "watch-$k" "$next" "n$k-" "$PAIR" 0 "127.0.0.$((src + 1))" "$((connect_s + 5 + STEADY_S))"
-	load "victims-$k" "$k" "v$k-" "$VICTIMS" 0 "127.0.0.$((src + 2))" "$total_s"
-	src=$((src + 3))
+	load "victims-$k" "$k" "v$k-" "$VICTIMS" 0 "127.0.0.$((src + 1))" "$total_s"
+	src=$((src + 2))
 done
-
 began=$(date +%s)
-for _ in $(seq $((connect_s * 10))); do
-	sum=0
-	for k in 1 2 3; do sum=$((sum + $(conns "$k"))); done
-	[[ $sum -ge $((3 * PER_NODE)) ]] && break
-	sleep 0.1
+sum=$(wait_connected $((3 * (PAIR + VICTIMS))))
+log "churners and victims connected: $sum after $(($(date +%s) - began)) s"
+for k in 1 2 3; do
+	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$PAIR" 0 "127.0.0.$src" "$((connect_s + 5 + STEADY_S))"
+	src=$((src + 1))
 done
+sum=$(wait_connected $((3 * PER_NODE)))
 log "connected: $sum of $((3 * PER_NODE)) after $(($(date +%s) - began)) s"
-sleep 5 # connects' garbage collected, churn under way
+sleep 5 # connects' garbage collected
 
 # The steady window.
 declare -A T0 T1
