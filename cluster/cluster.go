@@ -145,7 +145,7 @@ func (n *Node) Add(ctx context.Context, delta int) (int, error) {
 // at once). It returns when every goroutine it started has ended.
 func (n *Node) Run(ctx context.Context, h *hub.Hub) error {
 	if n.sharded && !redisstore.HasHashTag(n.cfg.Prefix) {
-		return fmt.Errorf("cluster: prefix %q has no hash tag: on Redis Cluster it needs one, e.g. {presence}:", n.cfg.Prefix)
+		return fmt.Errorf("cluster: prefix %q has no hash tag, which Redis Cluster needs (e.g. {presence}:)", n.cfg.Prefix)
 	}
 	n.h = h
 	pubsub := n.subscribe(ctx)

@@ -467,22 +467,30 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
 		}
 		cl := client(s.Addr())
 		slot, err := cl.ClusterKeySlot(ctx, key).Result()
-		var slots []redis.ClusterSlot
+		var shards []redis.ClusterShard
 		if err == nil {
-			slots, err = cl.ClusterSlots(ctx).Result()
+			shards, err = cl.ClusterShards(ctx).Result()
 		}
 		cl.Close()
 		if err != nil {
 			continue
 		}
-		for _, r := range slots {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-				for _, n := range c.Nodes {
-					if n.Addr() == r.Nodes[0].Addr && n.cmd != nil {
-						return n, nil
-					}
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if slot < r.Start || slot > r.End {
+					continue
 				}
-				return nil, fmt.Errorf("the master of slot %d, %s, is not running", slot, r.Nodes[0].Addr)
+				for _, node := range sh.Nodes {
+					if node.Role != "master" {
+						continue
+					}
+					for _, n := range c.Nodes {
+						if int64(n.Port) == node.Port && n.cmd != nil {
+							return n, nil
+						}
+					}
+					return nil, fmt.Errorf("the master of slot %d, port %d, is not running", slot, node.Port)
+				}
 			}
 		}
 	}
