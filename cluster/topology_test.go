@@ -129,7 +129,10 @@ func testMasterFailover(t *testing.T, redisURL string, kill func(context.Context
 		acked = append(acked, f.Status.ID)
 		return true
 	}
-	for len(acked) < 10 {
+	for deadline := time.Now().Add(waitFor); len(acked) < 10; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes acknowledged in %v before the master died, want 10", len(acked), waitFor)
+		}
 		create() // a loaded machine may miss the replica timeout: not acknowledged, not counted
 	}
 
