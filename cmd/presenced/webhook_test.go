@@ -159,3 +159,12 @@ func TestWebhookBadConfig(t *testing.T) {
 		t.Errorf("-check-config with webhooks from the environment: exit %d, output %q", code, out)
 	}
 }
+
+// The sender's metrics are on the admin listener, lint clean.
+func TestWebhookMetrics(t *testing.T) {
+	r := hooktest.New(t)
+	checkMetrics(t, []string{"presence_webhook_sender 1", "presence_webhook_queue_events ",
+		"presence_webhook_oldest_event_age_seconds ", "presence_webhook_events_delivered_total ",
+		"presence_webhook_delivery_latency_seconds_bucket"},
+		"-data", t.TempDir(), "-webhook-url", r.URL, "-webhook-secret", hooktest.Secret)
+}
