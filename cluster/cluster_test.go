@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/presenced/presenced/internal/testenv"
+	"github.com/presenced/presenced/auth"
 	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
@@ -48,7 +46,6 @@ type redisServer struct {
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	testenv.Binary(t, "redis-server", "redis-server")
 	r := &redisServer{t: t, port: testproc.FreePort(t), dir: t.TempDir()}
 	r.start()
 	return r
@@ -59,9 +56,7 @@ func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0"
 func (r *redisServer) start() {
 	r.t.Helper()
 	// Append-only, so that a restart keeps the store, as in production.
-	r.proc = testproc.Start(r.t, exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"))
-	r.proc.WaitOutput(r.t, "Ready to accept connections", 10*time.Second)
+	r.proc = testproc.StartRedis(r.t, r.port, r.dir, "--appendonly", "yes", "--appendfsync", "always")
 }
 
 func (r *redisServer) stop() {
@@ -88,11 +83,8 @@ func startNode(t *testing.T, r *redisServer, args ...string) *node {
 }
 
 func token(t *testing.T, user string, admin bool) string {
-	c := jwt.MapClaims{"sub": user, "exp": time.Now().Add(time.Hour).Unix()}
-	if admin {
-		c["roles"] = []string{"admin"}
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	t.Helper()
+	tok, err := auth.Mint([]byte(secret), user, "", admin, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

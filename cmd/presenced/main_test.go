@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,13 +40,7 @@ func start(t *testing.T, args ...string) (*testproc.Proc, string) {
 
 func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
 	proc, addr := start(t, "-dev", "-data", t.TempDir())
-	resp, err := http.Get("http://" + addr + "/dev/token?user=alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	tok := strings.Split(string(body), `"`)[3]
+	tok := devToken(t, addr, "alice", false)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -133,23 +125,15 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 func TestHardeningFlags(t *testing.T) {
 	_, addr := start(t, "-dev", "-data", t.TempDir(), "-max-conns-per-user", "1")
 	connectAs(t, addr, "alice", false)
-	url := "http://" + addr + "/dev/token?user=alice"
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct{ Token string }
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
 	c := wstest.Dial(t, "ws://"+addr+"/ws", 10*time.Second)
-	c.Send(map[string]any{"type": "hello", "id": "h", "token": tok.Token})
+	c.Send(map[string]any{"type": "hello", "id": "h", "token": devToken(t, addr, "alice", false)})
 	if f := c.Next("error"); f.Code != "over_limit" {
 		t.Errorf("alice's second connection with -max-conns-per-user 1: %+v, want over_limit", f)
 	}
 
 	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 	req.Host = "rebound.example"
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
