@@ -22,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,7 @@ import (
 	"github.com/presenced/presenced/store/boltstore"
 	"github.com/presenced/presenced/store/redisstore"
 	"github.com/presenced/presenced/web"
+	"github.com/presenced/presenced/web/api"
 	"github.com/presenced/presenced/web/wire"
 	"github.com/presenced/presenced/webhook"
 )
@@ -45,6 +47,7 @@ type config struct {
 	data           string
 	redis          string
 	secret         string
+	apiKey         string
 	edition        string
 	limit          int
 	idleLimit      time.Duration
@@ -88,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the embedded store")
 	fs.StringVar(&cfg.redis, "redis", "", "Redis URL (redis://host:6379/0); when set, Redis is the store")
 	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; one of -jwt-secret, -jwks-url or -dev is required")
+	fs.StringVar(&cfg.apiKey, "api-key", "", "server API key for the HTTP API, 32+ characters: acts as an admin and for any user (empty: only users' tokens)")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit, "+minIdle.String()+".."+maxIdle.String()+"; wins over the one an admin saved")
@@ -143,6 +147,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-node-ttl must be 1s or more")
 	case cfg.redis != "" && !strings.Contains(cfg.redis, "://"):
 		return cfg, fmt.Errorf("-redis must be a URL: did you mean redis://%s/0?", cfg.redis)
+	case cfg.apiKey != "" && utf8.RuneCountInString(cfg.apiKey) < api.MinKeyLen:
+		return cfg, fmt.Errorf("-api-key must be at least %d characters", api.MinKeyLen)
 	}
 	if err := checkAuth(cfg); err != nil {
 		return cfg, err
@@ -317,6 +323,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if node != nil {
 		wcfg.Cluster = node
 	}
+	httpAPI, err := api.New(api.Config{Hub: h, Verifier: verifier, APIKey: cfg.apiKey,
+		Log: log.With().Str("component", "api").Logger()})
+	if err != nil {
+		return err
+	}
+	metrics.Registerer().MustRegister(httpAPI)
+	wcfg.API = httpAPI
 	srv := web.New(wcfg)
 
 	ln, err := net.Listen("tcp", cfg.addr)

@@ -98,6 +98,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
 		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
 		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},
+		{[]string{"-dev", "-api-key", strings.Repeat("k", 31)}, "", "-api-key must be at least 32"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)
@@ -107,6 +108,28 @@ func TestBadFlags(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tt.want) {
 			t.Errorf("%v %s: err %v, output %q; want failure mentioning %q", tt.args, tt.env, err, out, tt.want)
+		}
+	}
+}
+
+func TestAPIKeyServesTheHTTPAPI(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	_, addr := start(t, "-dev", "-data", t.TempDir(), "-api-key", key)
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{key, http.StatusOK}, {key + "x", http.StatusUnauthorized}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/stats", nil)
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET /api/v1/stats with key %q: %d, want %d", tc.key, resp.StatusCode, tc.want)
 		}
 	}
 }
