@@ -56,12 +56,7 @@ func waitTaken(t *testing.T, taken <-chan struct{}, within time.Duration) {
 // the node TTL and goes on with the same seq count.
 func TestWebhookOncePerClusterAndTakeover(t *testing.T) {
 	r := startRedis(t)
-	opt, err := redis.ParseURL(r.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	rdb := r.Client()
 	taken := leaseTaken(t, rdb)
 
 	rcv := hooktest.New(t)
@@ -69,7 +64,7 @@ func TestWebhookOncePerClusterAndTakeover(t *testing.T) {
 	const nodeTTL = 3 * time.Second
 	nodes := map[string]*node{}
 	for _, id := range []string{"n1", "n2", "n3"} {
-		nodes[id] = startNode(t, r, "-node-id", id, "-node-ttl", nodeTTL.String(), "-webhook-url", rcv.URL,
+		nodes[id] = startNode(t, r.URL(), "-node-id", id, "-node-ttl", nodeTTL.String(), "-webhook-url", rcv.URL,
 			"-webhook-secret", hooktest.Secret, "-webhook-interval", interval.String())
 	}
 	waitTaken(t, taken, waitFor)

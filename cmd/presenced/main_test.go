@@ -99,6 +99,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
 		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},
 		{[]string{"-dev", "-api-key", strings.Repeat("k", 31)}, "", "-api-key must be at least 32"},
+		{[]string{"-dev", "-redis", "127.0.0.1:6379"}, "", "did you mean redis://127.0.0.1:6379/0?"},
+		{[]string{"-dev", "-redis", "redis+sentinel://127.0.0.1:1"}, "", "names its master"},
+		{[]string{"-dev", "-redis-replica-timeout", "0s"}, "", "-redis-replica-timeout"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)

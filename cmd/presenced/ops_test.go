@@ -65,7 +65,7 @@ func TestCheckConfig(t *testing.T) {
 		{"redis without scheme", []string{"-dev", "-redis", "127.0.0.1:6379"}, nil, 1,
 			[]string{"did you mean redis://127.0.0.1:6379/0?"}},
 		{"redis unreachable", []string{"-dev", "-redis", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1,
-			[]string{"fail  redisstore: open: ping redis at 127.0.0.1:1", "configuration is invalid"}},
+			[]string{"fail  redisstore: dial: ping redis at 127.0.0.1:1", "configuration is invalid"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ func leaseTTL(nodeTTL time.Duration) time.Duration { return nodeTTL * 2 / 3 }
 // newWebhook returns the sender of cfg's -webhook-* flags, its metrics on
 // metrics' registry, or nil when webhooks are off. With Redis (rdb), the
 // nodes share a lease so that exactly one of them sends.
-func newWebhook(cfg config, rdb *redis.Client, metrics *web.Metrics, log zerolog.Logger) (*webhook.Sender, error) {
+func newWebhook(cfg config, rdb redis.UniversalClient, metrics *web.Metrics, log zerolog.Logger) (*webhook.Sender, error) {
 	wc := cfg.webhook
 	if !wc.Enabled() {
 		return nil, nil
