@@ -27,17 +27,17 @@ type conn struct {
 	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
 	heartbeat *time.Timer
 
-	mu        sync.Mutex
-	queue     []outgoing           // replies and events, in order
-	pending   map[string]hub.Entry // latest presence per user, not yet written
-	order     []string             // users of pending, in order of first change
-	writing   bool                 // a flush goroutine runs
-	lastFlush time.Time
-	flushAt   *time.Timer // armed while a coalesced flush waits for its window
-	closed    bool
-	closeNext closeReason // close once the queue is written; 0: none
-	expires   time.Time   // when the token ends the session; zero: never
-	expiry    *time.Timer // aimed at expires
+	mu           sync.Mutex
+	queue        []outgoing           // replies and events, in order
+	pending      map[string]hub.Entry // latest presence per user, not yet written
+	order        []string             // users of pending, in order of first change
+	writing      bool                 // a flush goroutine runs
+	lastPresence time.Time            // when the last presence frame's write began
+	flushAt      *time.Timer          // armed while presence waits for its window
+	closed       bool
+	closeNext    closeReason // close once the queue is written; 0: none
+	expires      time.Time   // when the token ends the session; zero: never
+	expiry       *time.Timer // aimed at expires
 
 	wg sync.WaitGroup // flush, ping and close goroutines
 }
@@ -110,26 +110,32 @@ func (c *conn) Close(r hub.CloseReason) {
 }
 
 // schedule starts a flush if the outbox is idle: at once for a message, or
-// for presence when the last flush is a window ago; otherwise presence
-// waits for the window to end, collecting later changes. Holds c.mu.
+// for presence when the last presence frame is a flush window old;
+// otherwise presence waits for the window to end, collecting later
+// changes. So a change to a quiet subscriber goes out at once, and only a
+// burst is batched. Holds c.mu.
 func (c *conn) schedule(urgent bool) {
 	if c.writing {
 		return // the running flush picks it up
 	}
-	window := c.srv.cfg.FlushWindow
-	wait := window - time.Since(c.lastFlush)
-	if urgent || wait <= 0 {
-		if c.flushAt != nil {
-			c.flushAt.Stop()
+	if wait := c.presenceWait(); !urgent && wait > 0 {
+		if c.flushAt == nil {
+			c.flushAt = time.AfterFunc(wait, c.flushDue)
+		} else {
+			c.flushAt.Reset(wait)
 		}
-		c.startFlush()
 		return
 	}
-	if c.flushAt == nil {
-		c.flushAt = time.AfterFunc(wait, c.flushDue)
-	} else {
-		c.flushAt.Reset(wait)
+	if c.flushAt != nil {
+		c.flushAt.Stop()
 	}
+	c.startFlush()
+}
+
+// presenceWait is how long presence must still wait for the window after
+// the last presence frame. Holds c.mu.
+func (c *conn) presenceWait() time.Duration {
+	return c.srv.cfg.FlushWindow - time.Since(c.lastPresence)
 }
 
 func (c *conn) flushDue() {
@@ -147,9 +153,10 @@ func (c *conn) startFlush() {
 	go c.flush()
 }
 
-// flush writes everything queued, then ends. Changes that arrive while it
-// writes are written in the same run, one frame per round, so a busy user
-// costs a subscriber at most one presence frame per write.
+// flush writes everything queued, then ends. Messages that arrive while it
+// writes are written in the same run; presence that arrives meanwhile
+// waits for the window after the frame before, so a burst of changes costs
+// a subscriber one presence frame per window.
 func (c *conn) flush() {
 	defer c.wg.Done()
 	for {
@@ -177,11 +184,13 @@ func (c *conn) flush() {
 				return
 			}
 		}
+		var began time.Time
 		if len(order) > 0 {
 			es := make([]hub.Entry, len(order))
 			for i, u := range order {
 				es[i] = pending[u]
 			}
+			began = time.Now()
 			if !c.write(encodePresence(es)) {
 				return
 			}
@@ -189,13 +198,18 @@ func (c *conn) flush() {
 		}
 
 		c.mu.Lock()
-		c.lastFlush = time.Now()
+		if !began.IsZero() {
+			c.lastPresence = began
+		}
 		if len(c.queue) == 0 && len(c.order) > 0 {
-			// Only presence arrived meanwhile: let it coalesce for a window.
-			c.writing = false
-			c.schedule(false)
-			c.mu.Unlock()
-			return
+			if wait := c.presenceWait(); wait > 0 {
+				// Only presence arrived meanwhile: it coalesces until the
+				// window after this frame ends.
+				c.writing = false
+				c.schedule(false)
+				c.mu.Unlock()
+				return
+			}
 		}
 		c.mu.Unlock()
 	}

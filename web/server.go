@@ -54,8 +54,11 @@ type Config struct {
 	// AuthTimeout is how long a new connection has to send hello.
 	// Default: 10 s.
 	AuthTimeout time.Duration
-	// FlushWindow is how long presence changes coalesce after a write
-	// before the next presence frame. Default: 50 ms.
+	// FlushWindow is the least time between two presence frames to one
+	// connection: a change that comes sooner after a frame (or during its
+	// write) waits for the window to end and goes out with the others that
+	// came meanwhile. A change to a connection with no frame that recent is
+	// written at once. Default: DefaultFlushWindow.
 	FlushWindow time.Duration
 	// WriteTimeout bounds one frame's write; a client that takes longer is
 	// too slow and is closed with 4009. Default: 10 s.
@@ -79,6 +82,12 @@ type Config struct {
 	// Default: no cap.
 	MaxConns int
 }
+
+// DefaultFlushWindow is Config.FlushWindow's default: shorter than the
+// gap between a person's status changes, so those go out at once, and
+// long enough to fold a burst (a team arriving, a reconnect storm) into a
+// frame or two.
+const DefaultFlushWindow = 5 * time.Millisecond
 
 // Server serves the protocol over HTTP. Create it with New.
 type Server struct {
@@ -107,7 +116,7 @@ func New(cfg Config) *Server {
 	}
 	def(&cfg.Heartbeat, 10*time.Second)
 	def(&cfg.AuthTimeout, 10*time.Second)
-	def(&cfg.FlushWindow, 50*time.Millisecond)
+	def(&cfg.FlushWindow, DefaultFlushWindow)
 	def(&cfg.WriteTimeout, 10*time.Second)
 	def(&cfg.AbuseWindow, 10*time.Second)
 	if cfg.MaxQueued <= 0 {
