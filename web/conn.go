@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/presenced/presenced/hub"
-	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/web/wire"
 )
 
-// conn is one authenticated WebSocket connection: its read loop, its
-// outbox (the hub.Sink) and its heartbeat.
+// conn is one authenticated WebSocket connection: its read loop and its
+// outbox (the hub.Sink). Server.beats pings it.
 type conn struct {
 	srv     *Server
 	ws      *websocket.Conn
@@ -24,8 +22,7 @@ type conn struct {
 	ident   identity
 	session string
 
-	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
-	heartbeat *time.Timer
+	pinger *pinger // its socket, and when the client was last heard from
 
 	mu           sync.Mutex
 	queue        []outgoing           // replies and events, in order
@@ -39,7 +36,7 @@ type conn struct {
 	expires      time.Time   // when the token ends the session; zero: never
 	expiry       *time.Timer // aimed at expires
 
-	wg sync.WaitGroup // flush, ping and close goroutines
+	wg sync.WaitGroup // flush and close goroutines
 }
 
 // Presence queues e, replacing any unsent state of the same user.
@@ -259,48 +256,11 @@ func (c *conn) closeLocked(r closeReason) {
 	}()
 }
 
-// heard notes that the client is alive.
-func (c *conn) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
-
-// beat runs at each heartbeat: it closes a connection silent for too long,
-// else pings it and aims the timer at the next beat.
-func (c *conn) beat() {
-	hb := c.srv.cfg.Heartbeat
-	now := time.Now()
-	dead := presence.DeadAt(time.Unix(0, c.lastHeard.Load()), hb)
-	if !now.Before(dead) {
-		c.mu.Lock()
-		if !c.closed {
-			c.closed = true
-			c.srv.countClose(closeDead)
-			// The peer is gone: no close handshake to wait for.
-			c.ws.CloseNow()
-		}
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.wg.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), hb)
-		defer cancel()
-		c.ws.Ping(ctx) // the pong is noted by OnPongReceived; a lost one by the deadline
-	}()
-	c.heartbeat.Reset(min(hb, dead.Sub(now)))
-}
-
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
-	c.heard()
-	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
-	defer c.heartbeat.Stop()
+	c.pinger.noteHeard()
+	s.beats.add(c)
 	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
 		c.closeLocked(closeShutdown)
@@ -322,7 +282,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 			c.readEnded(err)
 			return
 		}
-		c.heard()
+		c.pinger.noteHeard()
 		now := time.Now()
 		if !limiter.AllowN(now, 1) {
 			if now.Sub(windowStart) > s.cfg.AbuseWindow {

@@ -20,8 +20,12 @@ const (
 
 // smallBuffers is a ResponseWriter whose Hijack hands the connection over
 // with buffers of its own, smaller than net/http's, which it leaves behind
-// once the handler has returned.
-type smallBuffers struct{ http.ResponseWriter }
+// once the handler has returned. Writes go through pinger, so heartbeats
+// can put pings between frames.
+type smallBuffers struct {
+	http.ResponseWriter
+	pinger *pinger
+}
 
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -42,5 +46,6 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, wsWriteBuffer)), nil
+	w.pinger.nc = nc
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.pinger, wsWriteBuffer)), nil
 }

@@ -45,9 +45,9 @@ func (pipeAddr) String() string  { return "pipe" }
 // pipeConn is a server connection whose WebSocket runs over net.Pipe
 // through the server's own accept path (http.Server, the hijack, Accept),
 // so a test inside a synctest bubble moves its clock: nothing waits on a
-// real socket. The client end reads what the connection writes. Both end
-// with the test.
-func pipeConn(t *testing.T, cfg Config) (*conn, *websocket.Conn) {
+// real socket. The client end, dialled with opts (nil: the defaults),
+// reads what the connection writes. Both end with the test.
+func pipeConn(t *testing.T, cfg Config, opts *websocket.DialOptions) (*conn, *websocket.Conn) {
 	t.Helper()
 	cfg.Hub = hub.New(hub.Config{})
 	cfg.Secret = testSecret
@@ -56,8 +56,11 @@ func pipeConn(t *testing.T, cfg Config) (*conn, *websocket.Conn) {
 	ln := &pipeListener{conns: make(chan net.Conn, 1), done: make(chan struct{})}
 	ln.conns <- srvEnd
 	accepted := make(chan *websocket.Conn, 1)
+	p := new(pinger)
 	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(smallBuffers{w}, r, nil)
+		ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
+			OnPongReceived: func(context.Context, []byte) { p.noteHeard() },
+		})
 		if err != nil {
 			t.Errorf("accept: %v", err)
 			close(accepted)
@@ -68,7 +71,11 @@ func pipeConn(t *testing.T, cfg Config) (*conn, *websocket.Conn) {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	tr := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return cliEnd, nil }}
-	cli, _, err := websocket.Dial(context.Background(), "ws://pipe/ws", &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+	if opts == nil {
+		opts = &websocket.DialOptions{}
+	}
+	opts.HTTPClient = &http.Client{Transport: tr}
+	cli, _, err := websocket.Dial(context.Background(), "ws://pipe/ws", opts)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -76,11 +83,12 @@ func pipeConn(t *testing.T, cfg Config) (*conn, *websocket.Conn) {
 	if ws == nil {
 		t.FailNow()
 	}
-	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: identity{ID: "alice"}}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: identity{ID: "alice"}, pinger: p}
 	t.Cleanup(func() {
 		cli.CloseNow()
 		ws.CloseNow()
 		c.wg.Wait()
+		s.beats.stop()
 		hs.Close()
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
@@ -127,7 +135,7 @@ func bobAs(text string) hub.Entry {
 // first goes out at once.
 func TestOutboxBatchesABurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, cli := pipeConn(t, Config{}) // the default window
+		c, cli := pipeConn(t, Config{}, nil) // the default window
 		frames := readFrames(t, cli)
 		start := time.Now()
 		for i := range 50 {
@@ -173,7 +181,7 @@ func TestOutboxBatchesABurst(t *testing.T) {
 // the window to end, not longer.
 func TestOutboxWritesAQuietChangeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, cli := pipeConn(t, Config{})
+		c, cli := pipeConn(t, Config{}, nil)
 		frames := readFrames(t, cli)
 		next := func(want string) arrival {
 			t.Helper()

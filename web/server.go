@@ -95,6 +95,7 @@ type Server struct {
 	log      zerolog.Logger
 	verifier *auth.Verifier
 	metrics  *metrics
+	beats    *heartbeats
 
 	open  atomic.Int64 // open WebSocket connections
 	mu    sync.Mutex
@@ -137,6 +138,7 @@ func New(cfg Config) *Server {
 		verifier: cfg.Verifier,
 		metrics:  newMetrics(cfg.Hub, cfg.Node),
 		conns:    make(map[*conn]struct{}),
+		beats:    newHeartbeats(cfg.Heartbeat),
 	}
 	if s.verifier == nil {
 		s.verifier = newVerifier(cfg)
@@ -213,11 +215,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this node is at its connection capacity; try another node or later", http.StatusServiceUnavailable)
 		return
 	}
-	lastHeard := new(atomic.Int64)
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	p := new(pinger)
+	ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
-		OnPongReceived: func(context.Context, []byte) { lastHeard.Store(time.Now().UnixNano()) },
+		OnPongReceived: func(context.Context, []byte) { p.noteHeard() },
 	})
 	if err != nil {
 		s.metrics.refused.WithLabelValues("handshake").Inc()
@@ -243,21 +245,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		defer s.open.Add(-1)
-		s.serveConn(s.stopping, ws, lastHeard)
+		s.serveConn(s.stopping, ws, p)
 	}()
 }
 
 // serveConn authenticates ws and runs it until it ends. Shutdown (stop)
 // ends a hello in progress; an authenticated connection is closed by
 // closeAll instead, with 1001.
-func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *atomic.Int64) {
+func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, p *pinger) {
 	defer ws.CloseNow()
 	ident, helloID, ok := s.hello(stop, ws)
 	if !ok {
 		return
 	}
 	ctx := context.WithoutCancel(stop)
-	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), pinger: p}
 	if !s.track(c) {
 		closeShutdown.close(ws)
 		return
@@ -348,6 +350,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := hs.Shutdown(sctx) // stops accepting; hijacked WebSockets are ours to close
 	s.closeAll(sctx)
 	<-errc
+	s.beats.stop()
 	if errors.Is(err, context.DeadlineExceeded) {
 		hs.Close()
 	}

@@ -1,0 +1,316 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/presenced/presenced/presence"
+)
+
+// Heartbeats cost the idle connections of a node all of its idle CPU, so
+// they are made cheap: one goroutine (heartbeats) pings every connection
+// from a timing wheel, skipping those heard from lately, and a ping is two
+// bytes written between two of coder/websocket's frames (pinger). There
+// is no goroutine, context or timer per ping: coder/websocket's Ping
+// would cost all three, and wait for the pong on top.
+
+// wheelSlots is how many ticks of Heartbeat/wheelSlots the wheel has; a
+// connection is looked at within a tick of when it is due, so the 2.5
+// heartbeats after which a silent one is dead are kept to within that.
+const wheelSlots = 10
+
+// pingTimeout bounds a ping's write. A socket that cannot take two bytes
+// at once is full: its peer has stopped reading, and the ping is tried
+// again at the next tick rather than waited for.
+const pingTimeout = time.Millisecond
+
+// heartbeats pings connections from a wheel of slots one tick apart. A
+// connection is in exactly one slot, the one of its next beat; a
+// connection that ended is dropped when its slot comes up. Its goroutine
+// runs while there are connections, or until stop.
+type heartbeats struct {
+	interval time.Duration
+	tick     time.Duration
+
+	mu      sync.Mutex
+	slots   [wheelSlots + 1][]*conn // one more than the longest wait
+	next    int                     // the slot of the next tick
+	filed   int                     // connections in slots
+	running bool
+	quit    chan struct{}
+	done    chan struct{}
+
+	// Owned by the wheel's goroutine: the slot being beaten, and where
+	// its connections go next.
+	beating []*conn
+	refile  []refiled
+}
+
+type refiled struct {
+	c     *conn
+	ticks int
+}
+
+func newHeartbeats(interval time.Duration) *heartbeats {
+	return &heartbeats{interval: interval, tick: max(interval/wheelSlots, time.Millisecond)}
+}
+
+// add files c for a beat one interval from now.
+func (h *heartbeats) add(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.file(c, h.ticksFor(h.interval))
+	if !h.running {
+		h.running = true
+		h.quit, h.done = make(chan struct{}), make(chan struct{})
+		go h.run(h.quit, h.done)
+	}
+}
+
+// stop ends the goroutine, forgets every connection and waits; a later
+// add starts again.
+func (h *heartbeats) stop() {
+	h.mu.Lock()
+	if !h.running {
+		h.mu.Unlock()
+		return
+	}
+	close(h.quit)
+	done := h.done
+	h.mu.Unlock()
+	<-done
+}
+
+// ticksFor is how many ticks from now a beat d from now is: at least one,
+// at most the wheel's length.
+func (h *heartbeats) ticksFor(d time.Duration) int {
+	return min(max(int((d+h.tick-1)/h.tick), 1), wheelSlots)
+}
+
+// file puts c ticks ahead of the next tick's slot. Holds h.mu.
+func (h *heartbeats) file(c *conn, ticks int) {
+	i := (h.next + ticks - 1) % len(h.slots)
+	h.slots[i] = append(h.slots[i], c)
+	h.filed++
+}
+
+func (h *heartbeats) run(quit, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(h.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			h.mu.Lock()
+			h.running = false
+			for i := range h.slots {
+				clear(h.slots[i])
+				h.slots[i] = h.slots[i][:0]
+			}
+			h.filed = 0
+			h.mu.Unlock()
+			return
+		case now := <-t.C:
+			if !h.beat(now) {
+				return
+			}
+		}
+	}
+}
+
+// beat beats the connections of the next slot and files each for its next
+// beat. It reports false, and the goroutine ends, when none is left.
+func (h *heartbeats) beat(now time.Time) bool {
+	h.mu.Lock()
+	i := h.next
+	h.next = (h.next + 1) % len(h.slots)
+	// Swap the slot for the empty slice of the round before, so that
+	// add files into it while this round pings.
+	h.beating, h.slots[i] = h.slots[i], h.beating[:0]
+	h.filed -= len(h.beating)
+	h.mu.Unlock()
+
+	h.refile = h.refile[:0]
+	for _, c := range h.beating {
+		if d := c.beat(now, h.interval, h.tick); d > 0 {
+			h.refile = append(h.refile, refiled{c, h.ticksFor(d)})
+		}
+	}
+	clear(h.beating) // no ended connection stays reachable from here
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.refile {
+		// The slot after this tick's is now the next one: one tick
+		// ahead of it is ticks ahead of now.
+		h.file(r.c, r.ticks)
+	}
+	clear(h.refile)
+	if h.filed == 0 {
+		h.running = false
+		return false
+	}
+	return true
+}
+
+// beat runs at c's heartbeat: it closes c if it has been silent for 2.5
+// intervals, pings it unless it was heard from within about one, and says
+// how long until its next beat (0: c has ended).
+func (c *conn) beat(now time.Time, interval, tick time.Duration) time.Duration {
+	heard := c.pinger.lastHeard()
+	dead := presence.DeadAt(heard, interval)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0
+	}
+	if !now.Before(dead) {
+		c.closed = true
+		c.srv.countClose(closeDead)
+		c.mu.Unlock()
+		c.ws.CloseNow() // the peer is gone: no close handshake to wait for
+		return 0
+	}
+	c.mu.Unlock()
+	if silent := now.Sub(heard); silent < interval-tick {
+		return interval - silent
+	}
+	switch err := c.pinger.ping(); {
+	case err == nil:
+		return min(interval, dead.Sub(now))
+	case errors.Is(err, errPingBusy):
+		return tick
+	default: // half a ping went out: the stream is lost
+		c.mu.Lock()
+		c.closeLocked(closeTooSlow)
+		c.mu.Unlock()
+		return 0
+	}
+}
+
+// errPingBusy says a ping could not go out now: a frame is being
+// written, or the socket is full.
+var errPingBusy = errors.New("ping: the connection is busy")
+
+// pingFrame is a ping with no payload (RFC 6455 5.5.2), as a server sends
+// it: unmasked. The pong that answers it echoes no payload either, so
+// coder/websocket, which waits only for pongs to its own Ping, ignores it
+// after OnPongReceived.
+var pingFrame = [2]byte{0x89, 0x00}
+
+// pinger is the socket under an upgraded connection's write buffer: it
+// passes coder/websocket's writes through and follows the frame headers in
+// them, so that it knows when the stream is between two frames, which is
+// where ping puts its frame. It also keeps when the client was last heard
+// from.
+type pinger struct {
+	heard atomic.Int64 // unix nanoseconds of the last frame or pong
+
+	mu     sync.Mutex
+	nc     net.Conn // set by the hijack
+	hdr    [14]byte // the header being written, so far
+	hdrLen int      // bytes of hdr written
+	rest   uint64   // payload bytes of the current frame still to come
+	broken error    // a ping was cut short: every write fails
+}
+
+func (p *pinger) noteHeard()           { p.heard.Store(time.Now().UnixNano()) }
+func (p *pinger) lastHeard() time.Time { return time.Unix(0, p.heard.Load()) }
+
+// Write writes b to the socket, noting where frames end.
+func (p *pinger) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return 0, p.broken
+	}
+	n, err := p.nc.Write(b)
+	p.follow(b[:n])
+	return n, err
+}
+
+// follow moves the frame parser over bytes written. Holds p.mu.
+func (p *pinger) follow(b []byte) {
+	for len(b) > 0 {
+		if p.rest > 0 {
+			k := uint64(len(b))
+			if k > p.rest {
+				k = p.rest
+			}
+			p.rest -= k
+			b = b[k:]
+			continue
+		}
+		p.hdr[p.hdrLen] = b[0]
+		p.hdrLen++
+		b = b[1:]
+		if p.hdrLen < 2 || p.hdrLen < headerLen(p.hdr[1]) {
+			continue
+		}
+		p.rest = payloadLen(p.hdr[:p.hdrLen])
+		p.hdrLen = 0
+	}
+}
+
+// headerLen is the length of a frame header whose second byte is b1.
+func headerLen(b1 byte) int {
+	n := 2
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 {
+		n += 4 // a masking key
+	}
+	return n
+}
+
+// payloadLen is the payload length a complete frame header gives.
+func payloadLen(h []byte) uint64 {
+	switch n := h[1] & 0x7f; n {
+	case 126:
+		return uint64(h[2])<<8 | uint64(h[3])
+	case 127:
+		var v uint64
+		for _, x := range h[2:10] {
+			v = v<<8 | uint64(x)
+		}
+		return v
+	default:
+		return uint64(n)
+	}
+}
+
+// ping writes a ping frame if the stream is between frames and the socket
+// takes it at once; errPingBusy if not, and nothing was written. Any other
+// error means part of the frame went out: the connection is lost.
+func (p *pinger) ping() error {
+	if !p.mu.TryLock() {
+		return errPingBusy // a write is under way
+	}
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return p.broken
+	}
+	if p.hdrLen != 0 || p.rest != 0 {
+		return errPingBusy // between two writes of one frame
+	}
+	p.nc.SetWriteDeadline(time.Now().Add(pingTimeout))
+	n, err := p.nc.Write(pingFrame[:])
+	p.nc.SetWriteDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return nil
+	case n == 0:
+		return errPingBusy
+	default:
+		p.broken = fmt.Errorf("ping: %d of %d bytes written: %w", n, len(pingFrame), err)
+		return p.broken
+	}
+}
