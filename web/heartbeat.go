@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,10 +14,12 @@ import (
 
 // Heartbeats cost the idle connections of a node all of its idle CPU, so
 // they are made cheap: one goroutine (heartbeats) pings every connection
-// from a timing wheel, skipping those heard from lately, and a ping is two
-// bytes written between two of coder/websocket's frames (pinger). There
-// is no goroutine, context or timer per ping: coder/websocket's Ping
-// would cost all three, and wait for the pong on top.
+// from a timing wheel, skipping those heard from lately; a ping is two
+// bytes written between two of coder/websocket's frames, and its pong is
+// taken out of the stream before coder/websocket reads it (pinger). There
+// is no goroutine, context, timer or allocation per ping: coder/websocket's
+// Ping would cost all of them and wait for the pong on top, and its read
+// of a pong a context and a timer more.
 
 // wheelSlots is how many ticks of Heartbeat/wheelSlots the wheel has; a
 // connection is looked at within a tick of when it is due, so the 2.5
@@ -197,25 +200,64 @@ func (c *conn) beat(now time.Time, interval, tick time.Duration) time.Duration {
 var errPingBusy = errors.New("ping: the connection is busy")
 
 // pingFrame is a ping with no payload (RFC 6455 5.5.2), as a server sends
-// it: unmasked. The pong that answers it echoes no payload either, so
-// coder/websocket, which waits only for pongs to its own Ping, ignores it
-// after OnPongReceived.
+// it: unmasked.
 var pingFrame = [2]byte{0x89, 0x00}
 
-// pinger is the socket under an upgraded connection's write buffer: it
-// passes coder/websocket's writes through and follows the frame headers in
-// them, so that it knows when the stream is between two frames, which is
-// where ping puts its frame. It also keeps when the client was last heard
-// from.
+// pongStart is the first byte of a pong frame: FIN and opcode 0xA.
+const pongStart = 0x8a
+
+// maxControlPayload is the longest payload of a control frame (RFC 6455
+// 5.5).
+const maxControlPayload = 125
+
+// pinger is the socket under an upgraded connection's buffers. It passes
+// coder/websocket's writes through and follows the frame headers in them,
+// so that it knows when the stream is between two frames, which is where
+// ping puts its frame; and it passes the client's frames to
+// coder/websocket's reads except pongs, which only say that the client is
+// alive. It keeps when the client was last heard from.
 type pinger struct {
+	net.Conn // the hijacked connection
+
 	heard atomic.Int64 // unix nanoseconds of the last frame or pong
 
 	mu     sync.Mutex
-	nc     net.Conn // set by the hijack
-	hdr    [14]byte // the header being written, so far
-	hdrLen int      // bytes of hdr written
+	out    frameScan // where the server's stream is
+	broken error     // a ping was cut short: every write fails
+
+	// Owned by the read loop's reads.
+	src  io.Reader // the client's bytes: nc, after any the hijack had read
+	in   frameScan // where the client's stream is
+	drop bool      // the frame being read is a pong
+}
+
+// frameScan follows a stream of frames, byte by byte through headers.
+type frameScan struct {
+	hdr    [14]byte // the current frame's header, so far
+	hdrLen int      // bytes of hdr seen; 0 between frames and in payloads
 	rest   uint64   // payload bytes of the current frame still to come
-	broken error    // a ping was cut short: every write fails
+}
+
+// between reports whether the stream is between two frames.
+func (f *frameScan) between() bool { return f.hdrLen == 0 && f.rest == 0 }
+
+// follow moves f over b.
+func (f *frameScan) follow(b []byte) {
+	for len(b) > 0 {
+		if f.rest > 0 {
+			k := min(uint64(len(b)), f.rest)
+			f.rest -= k
+			b = b[k:]
+			continue
+		}
+		f.hdr[f.hdrLen] = b[0]
+		f.hdrLen++
+		b = b[1:]
+		if f.hdrLen >= 2 && f.hdrLen == headerLen(f.hdr[1]) {
+			f.rest = payloadLen(f.hdr[:f.hdrLen])
+			f.hdrLen = 0
+		}
+	}
 }
 
 func (p *pinger) noteHeard()           { p.heard.Store(time.Now().UnixNano()) }
@@ -228,32 +270,9 @@ func (p *pinger) Write(b []byte) (int, error) {
 	if p.broken != nil {
 		return 0, p.broken
 	}
-	n, err := p.nc.Write(b)
-	p.follow(b[:n])
+	n, err := p.Conn.Write(b)
+	p.out.follow(b[:n])
 	return n, err
-}
-
-// follow moves the frame parser over bytes written. Holds p.mu.
-func (p *pinger) follow(b []byte) {
-	for len(b) > 0 {
-		if p.rest > 0 {
-			k := uint64(len(b))
-			if k > p.rest {
-				k = p.rest
-			}
-			p.rest -= k
-			b = b[k:]
-			continue
-		}
-		p.hdr[p.hdrLen] = b[0]
-		p.hdrLen++
-		b = b[1:]
-		if p.hdrLen < 2 || p.hdrLen < headerLen(p.hdr[1]) {
-			continue
-		}
-		p.rest = payloadLen(p.hdr[:p.hdrLen])
-		p.hdrLen = 0
-	}
 }
 
 // headerLen is the length of a frame header whose second byte is b1.
@@ -298,12 +317,12 @@ func (p *pinger) ping() error {
 	if p.broken != nil {
 		return p.broken
 	}
-	if p.hdrLen != 0 || p.rest != 0 {
+	if !p.out.between() {
 		return errPingBusy // between two writes of one frame
 	}
-	p.nc.SetWriteDeadline(time.Now().Add(pingTimeout))
-	n, err := p.nc.Write(pingFrame[:])
-	p.nc.SetWriteDeadline(time.Time{})
+	p.Conn.SetWriteDeadline(time.Now().Add(pingTimeout))
+	n, err := p.Conn.Write(pingFrame[:])
+	p.Conn.SetWriteDeadline(time.Time{})
 	switch {
 	case err == nil:
 		return nil
@@ -313,4 +332,61 @@ func (p *pinger) ping() error {
 		p.broken = fmt.Errorf("ping: %d of %d bytes written: %w", n, len(pingFrame), err)
 		return p.broken
 	}
+}
+
+// Read reads the client's frames for coder/websocket, leaving out pongs.
+// A pong longer than a control frame may be is an error that ends the
+// connection, as coder/websocket would end it.
+func (p *pinger) Read(b []byte) (int, error) {
+	for {
+		n, err := p.src.Read(b)
+		n, serr := p.strip(b[:n])
+		if serr != nil {
+			return n, serr
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+		// Nothing but pong: read on, rather than return nothing.
+	}
+}
+
+// strip takes the pongs out of b, in place, and says how many bytes are
+// left. The read loop only: no lock.
+func (p *pinger) strip(b []byte) (int, error) {
+	f, w := &p.in, 0
+	for i := 0; i < len(b); {
+		if f.rest > 0 {
+			k := int(min(uint64(len(b)-i), f.rest))
+			if !p.drop {
+				w += copy(b[w:], b[i:i+k])
+			}
+			f.rest -= uint64(k)
+			i += k
+			continue
+		}
+		c := b[i]
+		i++
+		if f.hdrLen == 0 {
+			p.drop = c == pongStart
+		}
+		if !p.drop {
+			b[w] = c
+			w++
+		}
+		f.hdr[f.hdrLen] = c
+		f.hdrLen++
+		if f.hdrLen < 2 || f.hdrLen < headerLen(f.hdr[1]) {
+			continue
+		}
+		f.rest = payloadLen(f.hdr[:f.hdrLen])
+		f.hdrLen = 0
+		if p.drop { // a whole header: the pong is here
+			if f.rest > maxControlPayload {
+				return w, fmt.Errorf("read: a pong of %d bytes, past the %d of a control frame", f.rest, maxControlPayload)
+			}
+			p.noteHeard()
+		}
+	}
+	return w, nil
 }

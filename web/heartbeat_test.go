@@ -2,11 +2,12 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"strings"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -118,40 +119,96 @@ func TestHeartbeatsEndWithTheirConnections(t *testing.T) {
 	})
 }
 
+// appendFrame appends a frame of opcode op (with FIN) and n payload bytes
+// of x, masked if mask, in the header form its length needs.
+func appendFrame(b []byte, op byte, n int, mask bool, x byte) []byte {
+	var m byte
+	if mask {
+		m = 0x80
+	}
+	b = append(b, 0x80|op)
+	switch {
+	case n < 126:
+		b = append(b, m|byte(n))
+	case n < 1<<16:
+		b = append(b, m|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, m|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	if mask {
+		b = append(b, 1, 2, 3, 4)
+	}
+	for range n {
+		b = append(b, x)
+	}
+	return b
+}
+
+// inPieces feeds b to f in pieces of n bytes.
+func inPieces(b []byte, n int, f func([]byte)) {
+	for len(b) > 0 {
+		k := min(n, len(b))
+		f(b[:k])
+		b = b[k:]
+	}
+}
+
+var pieceSizes = []int{1, 2, 3, 7, 1024, 1 << 20}
+
 // follow finds the frame boundaries of every header form in a stream cut
 // into pieces of any size.
-func TestPingerFollowsFrames(t *testing.T) {
+func TestFrameScanFollowsFrames(t *testing.T) {
 	var stream []byte
-	frame := func(n int) {
-		stream = append(stream, 0x81)
-		switch {
-		case n < 126:
-			stream = append(stream, byte(n))
-		case n < 1<<16:
-			stream = append(stream, 126, byte(n>>8), byte(n))
-		default:
-			stream = append(stream, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-		}
-		stream = append(stream, strings.Repeat("x", n)...)
-	}
 	for _, n := range []int{0, 1, 125, 126, 1000, 65535, 65536, 70000} {
-		frame(n)
+		stream = appendFrame(stream, 0x1, n, false, 'x')
 	}
-	for _, piece := range []int{1, 2, 3, 7, 1024, len(stream)} {
-		var p pinger
-		for b := stream; len(b) > 0; {
-			k := min(piece, len(b))
-			p.follow(b[:k])
-			b = b[k:]
+	for _, piece := range pieceSizes {
+		var f frameScan
+		inPieces(stream, piece, f.follow)
+		if !f.between() {
+			t.Errorf("pieces of %d: header %d bytes in, %d payload bytes to come, want a boundary", piece, f.hdrLen, f.rest)
 		}
-		if p.hdrLen != 0 || p.rest != 0 {
-			t.Errorf("pieces of %d: header %d bytes in, %d payload bytes to come, want a boundary", piece, p.hdrLen, p.rest)
+	}
+	var f frameScan
+	f.follow(stream[:len(stream)-1])
+	if f.rest != 1 {
+		t.Errorf("one byte short: %d payload bytes to come, want 1", f.rest)
+	}
+}
+
+// The client's stream reaches coder/websocket without its pongs, whatever
+// the pieces it comes in, and each pong counts as hearing from the client;
+// a pong longer than a control frame is an error.
+func TestPingerStripsPongs(t *testing.T) {
+	var stream, want []byte
+	for i, n := range []int{0, 10, 125, 126, 5000, 70000} {
+		pong := appendFrame(nil, 0xa, i*20, true, 'p')
+		text := appendFrame(nil, 0x1, n, true, 't')
+		stream = append(append(stream, pong...), text...)
+		want = append(want, text...)
+	}
+	stream = appendFrame(stream, 0xa, 0, true, 0) // a pong last
+	for _, piece := range pieceSizes {
+		var p pinger
+		var got []byte
+		inPieces(stream, piece, func(b []byte) {
+			b = bytes.Clone(b)
+			n, err := p.strip(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b[:n]...)
+		})
+		if !bytes.Equal(got, want) {
+			t.Errorf("pieces of %d: %d bytes out, want the %d without pongs", piece, len(got), len(want))
+		}
+		if p.heard.Load() == 0 {
+			t.Errorf("pieces of %d: the pongs were not noted", piece)
 		}
 	}
 	var p pinger
-	p.follow(stream[:len(stream)-1])
-	if p.rest != 1 {
-		t.Errorf("one byte short: %d payload bytes to come, want 1", p.rest)
+	if _, err := p.strip(appendFrame(nil, 0xa, 126, true, 'p')); err == nil {
+		t.Error("a pong of 126 bytes was taken")
 	}
 }
 
@@ -181,22 +238,18 @@ func rawPonger(nc net.Conn, br *bufio.Reader) {
 
 // BenchmarkHeartbeat is one heartbeat round trip over loopback TCP: the
 // server's beat of one connection, its ping, the client's pong and the
-// server reading it. The client is raw bytes, so what is counted is the
-// server's. "pinger" is how connections are pinged; "websocket.Ping" the
-// goroutine and coder/websocket Ping per beat that it replaced.
+// server's read loop taking it. The client is raw bytes, so what is
+// counted is the server's.
 func BenchmarkHeartbeat(b *testing.B) {
 	const hb = 10 * time.Second
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	pongs := make(chan struct{}, 1)
 	p := new(pinger)
 	accepted := make(chan *websocket.Conn, 1)
 	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
-			OnPongReceived: func(context.Context, []byte) { p.noteHeard(); pongs <- struct{}{} },
-		})
+		ws, err := websocket.Accept(smallBuffers{w, p}, r, nil)
 		if err != nil {
 			b.Error(err)
 		}
@@ -218,7 +271,6 @@ func BenchmarkHeartbeat(b *testing.B) {
 		b.Fatalf("upgrade: %v %v", resp, err)
 	}
 	ws := <-accepted
-	defer ws.CloseNow()
 	s := New(Config{Hub: hub.New(hub.Config{}), Secret: testSecret, Heartbeat: hb})
 	c := &conn{srv: s, ws: ws, pinger: p}
 	go rawPonger(nc, br)
@@ -226,35 +278,22 @@ func BenchmarkHeartbeat(b *testing.B) {
 	go func() { defer close(read); readLoop(c) }()
 	defer func() { ws.CloseNow(); <-read }()
 
-	b.Run("pinger", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			// A beat one heartbeat after the last pong: a ping is due.
-			// (A busy socket, on a loaded machine, is tried again.)
-			for {
-				d := c.beat(p.lastHeard().Add(hb), hb, s.beats.tick)
-				if d == hb {
-					break
-				}
-				if d != s.beats.tick {
-					b.Fatalf("next beat in %v, want %v", d, hb)
-				}
+	b.ReportAllocs()
+	for b.Loop() {
+		heard := p.heard.Load()
+		// A beat one heartbeat after the last pong: a ping is due. (A
+		// busy socket, on a loaded machine, is tried again.)
+		for {
+			d := c.beat(time.Unix(0, heard).Add(hb), hb, s.beats.tick)
+			if d == hb {
+				break
 			}
-			<-pongs
+			if d != s.beats.tick {
+				b.Fatalf("next beat in %v, want %v", d, hb)
+			}
 		}
-	})
-	b.Run("websocket.Ping", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				ctx, cancel := context.WithTimeout(context.Background(), hb)
-				defer cancel()
-				ws.Ping(ctx)
-			}()
-			<-pongs
-			<-done
+		for p.heard.Load() == heard { // the pong, taken by the read loop
+			runtime.Gosched()
 		}
-	})
+	}
 }

@@ -58,9 +58,7 @@ func pipeConn(t *testing.T, cfg Config, opts *websocket.DialOptions) (*conn, *we
 	accepted := make(chan *websocket.Conn, 1)
 	p := new(pinger)
 	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
-			OnPongReceived: func(context.Context, []byte) { p.noteHeard() },
-		})
+		ws, err := websocket.Accept(smallBuffers{w, p}, r, nil)
 		if err != nil {
 			t.Errorf("accept: %v", err)
 			close(accepted)

@@ -219,7 +219,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
-		OnPongReceived: func(context.Context, []byte) { p.noteHeard() },
 	})
 	if err != nil {
 		s.metrics.refused.WithLabelValues("handshake").Inc()
