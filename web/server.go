@@ -97,10 +97,12 @@ type Server struct {
 	metrics  *metrics
 	beats    *heartbeats
 
-	open  atomic.Int64 // open WebSocket connections
-	mu    sync.Mutex
-	conns map[*conn]struct{}
-	wg    sync.WaitGroup // goroutines of open connections
+	open     atomic.Int64 // open WebSocket connections
+	upgrades atomic.Int64 // WebSocket connections accepted, ever
+	release  func()       // returns freed memory after a burst; nil: debug.FreeOSMemory
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	wg       sync.WaitGroup // goroutines of open connections
 
 	// stopping ends when the server shuts down: connections still in
 	// their hello give up, the others are closed by closeAll.
@@ -225,6 +227,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	s.open.Add(1)
+	s.upgrades.Add(1)
 	ws.SetReadLimit(wire.MaxFrame)
 	// The connection runs on a goroutine of its own and the handler
 	// returns, so that net/http lets go of what it kept for the request
@@ -339,6 +342,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	rctx, stopReleasing := context.WithCancel(ctx)
+	released := make(chan struct{})
+	go func() { defer close(released); s.releaseAfterBursts(rctx) }()
+	defer func() { stopReleasing(); <-released }()
 	select {
 	case err := <-errc:
 		return err
