@@ -236,6 +236,21 @@ func rawPonger(nc net.Conn, br *bufio.Reader) {
 	}
 }
 
+// signalReader is a reader that says when each read returned.
+type signalReader struct {
+	r    io.Reader
+	read chan<- struct{}
+}
+
+func (r signalReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	select {
+	case r.read <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
 // BenchmarkHeartbeat is one heartbeat round trip over loopback TCP: the
 // server's beat of one connection, its ping, the client's pong and the
 // server's read loop taking it. The client is raw bytes, so what is
@@ -271,6 +286,10 @@ func BenchmarkHeartbeat(b *testing.B) {
 		b.Fatalf("upgrade: %v %v", resp, err)
 	}
 	ws := <-accepted
+	// The read loop's reads tell the benchmark they returned, so that it
+	// can block until the pong is in rather than spin.
+	reads := make(chan struct{}, 1)
+	p.src = signalReader{p.src, reads}
 	s := New(Config{Hub: hub.New(hub.Config{}), Secret: testSecret, Heartbeat: hb})
 	c := &conn{srv: s, ws: ws, pinger: p}
 	go rawPonger(nc, br)
@@ -292,7 +311,8 @@ func BenchmarkHeartbeat(b *testing.B) {
 				b.Fatalf("next beat in %v, want %v", d, hb)
 			}
 		}
-		for p.heard.Load() == heard { // the pong, taken by the read loop
+		<-reads                       // the pong's read returned...
+		for p.heard.Load() == heard { // ...and the pong is noted
 			runtime.Gosched()
 		}
 	}
