@@ -51,10 +51,11 @@ type Node struct {
 	mu   sync.Mutex
 	outq []hub.ClusterEvent
 	// conns coalesces ConnsChanged by user: only the latest is sent.
-	conns   map[string]presence.Conns
+	conns   map[string]hub.ConnsChanged
 	dirty   bool // a publish failed: the others must resync from us
 	seq     uint64
 	lastSeq map[string]uint64 // by node: the last sequence number applied
+	counts  counts            // for metrics
 
 	// held is this node's connection count as the hub told it through
 	// AddConns, whether Redis heard each call or not. The heartbeat writes
@@ -80,7 +81,7 @@ func New(cfg Config) *Node {
 		rdb:     cfg.Redis,
 		log:     cfg.Log.With().Str("node", cfg.Name).Logger(),
 		wake:    make(chan struct{}, 1),
-		conns:   map[string]presence.Conns{},
+		conns:   map[string]hub.ConnsChanged{},
 		lastSeq: map[string]uint64{},
 	}
 }
@@ -97,12 +98,13 @@ type message struct {
 	Node  string       `json:"n"`
 	Seq   uint64       `json:"s"`
 	Kind  string       `json:"k"`           // "changes", "resync" (reload me), "gone"
-	Conns [][3]any     `json:"c,omitempty"` // [user, online, away]
+	Conns [][4]any     `json:"c,omitempty"` // [user, online, away, reason]
 	Users []userRecord `json:"u,omitempty"`
 	Cat   []catalogMsg `json:"cat,omitempty"`
 	Svc   *serviceMsg  `json:"svc,omitempty"`
 	Set   *settingsMsg `json:"set,omitempty"`
 	Gone  string       `json:"gone,omitempty"`
+	Out   []string     `json:"out,omitempty"` // users signed out
 }
 
 type userRecord struct {
@@ -112,7 +114,8 @@ type userRecord struct {
 	Custom    string `json:"c,omitempty"`
 	IdleLimit int64  `json:"i,omitempty"` // ms
 	AutoAway  bool   `json:"a"`
-	LastSeen  int64  `json:"l,omitempty"` // unix ms
+	LastSeen  int64  `json:"l,omitempty"`  // unix ms
+	Until     int64  `json:"un,omitempty"` // unix ms
 }
 
 type catalogMsg struct {
@@ -120,6 +123,7 @@ type catalogMsg struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Presence string `json:"p"`
+	Duration int64  `json:"d,omitempty"` // ms
 }
 
 type serviceMsg struct {
@@ -136,7 +140,7 @@ type settingsMsg struct {
 func (n *Node) Publish(ev hub.ClusterEvent) {
 	n.mu.Lock()
 	if c, ok := ev.(hub.ConnsChanged); ok {
-		n.conns[c.User] = c.Conns
+		n.conns[c.User] = c
 	} else {
 		n.outq = append(n.outq, ev)
 	}
@@ -229,7 +233,7 @@ func (n *Node) publishLoop(ctx context.Context) {
 func (n *Node) flush(ctx context.Context) error {
 	n.mu.Lock()
 	conns, evs := n.conns, n.outq
-	n.conns, n.outq = map[string]presence.Conns{}, nil
+	n.conns, n.outq = map[string]hub.ConnsChanged{}, nil
 	if len(conns) == 0 && len(evs) == 0 {
 		n.mu.Unlock()
 		return nil
@@ -239,15 +243,15 @@ func (n *Node) flush(ctx context.Context) error {
 	n.mu.Unlock()
 	m := message{Node: n.cfg.ID, Seq: seq, Kind: "changes"}
 	for u, c := range conns {
-		m.Conns = append(m.Conns, [3]any{u, c.Online, c.Away})
+		m.Conns = append(m.Conns, [4]any{u, c.Conns.Online, c.Conns.Away, c.Reason.String()})
 	}
 	for _, ev := range evs {
 		encodeEvent(&m, ev)
 	}
 	b, _ := json.Marshal(m)
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for u, c := range conns {
-			if c.Live() {
+		for u, cc := range conns {
+			if c := cc.Conns; c.Live() {
 				p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
 			} else {
 				p.HDel(ctx, n.keyUsers(n.cfg.ID), u)
@@ -265,6 +269,7 @@ func (n *Node) flush(ctx context.Context) error {
 		n.mu.Unlock()
 		return err
 	}
+	n.counts.published.Add(1)
 	return nil
 }
 
@@ -277,13 +282,19 @@ func encodeEvent(m *message, ev hub.ClusterEvent) {
 		if !u.LastSeen.IsZero() {
 			r.LastSeen = u.LastSeen.UnixMilli()
 		}
+		if !u.Until.IsZero() {
+			r.Until = u.Until.UnixMilli()
+		}
 		m.Users = append(m.Users, r)
 	case hub.CatalogChanged:
-		m.Cat = append(m.Cat, catalogMsg{Op: string(ev.Op), ID: ev.Status.ID, Name: ev.Status.Name, Presence: ev.Status.Presence.String()})
+		m.Cat = append(m.Cat, catalogMsg{Op: string(ev.Op), ID: ev.Status.ID, Name: ev.Status.Name,
+			Presence: ev.Status.Presence.String(), Duration: ev.Status.Duration.Milliseconds()})
 	case hub.ServiceSwitched:
 		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
 	case hub.SettingsChanged:
 		m.Set = &settingsMsg{IdleLimit: ev.Settings.IdleLimit.Milliseconds()}
+	case hub.SignedOut:
+		m.Out = append(m.Out, ev.User)
 	}
 }
 
@@ -480,12 +491,15 @@ func (n *Node) handle(ctx context.Context, payload string) {
 	if m.Node == n.cfg.ID {
 		return
 	}
+	n.counts.received.Add(1)
 	switch m.Kind {
 	case "gone":
 		n.mu.Lock()
 		delete(n.lastSeq, m.Gone)
 		n.mu.Unlock()
-		n.h.Apply(hub.NodeGone{Node: m.Gone})
+		// A node that announces its own leaving stopped cleanly; one
+		// announced by another was found dead.
+		n.h.Apply(hub.NodeGone{Node: m.Gone, Clean: m.Gone == m.Node})
 		return
 	case "resync":
 		n.setSeq(m.Node, m.Seq)
@@ -519,20 +533,26 @@ func (n *Node) apply(m message) {
 		user, _ := c[0].(string)
 		on, _ := c[1].(float64)
 		aw, _ := c[2].(float64)
-		n.h.Apply(hub.ConnsChanged{Node: m.Node, User: user, Conns: presence.Conns{Online: int(on), Away: int(aw)}})
+		why, _ := c[3].(string) // absent from older nodes: NoReason
+		reason, _ := presence.ParseReason(why)
+		n.h.Apply(hub.ConnsChanged{Node: m.Node, User: user, Conns: presence.Conns{Online: int(on), Away: int(aw)}, Reason: reason})
 	}
 	for _, r := range m.Users {
 		n.h.Apply(hub.UserChanged{User: decodeUser(r)})
 	}
 	for _, c := range m.Cat {
 		p, _ := presence.ParseStatus(c.Presence)
-		n.h.Apply(hub.CatalogChanged{Op: hub.CatalogOp(c.Op), Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p}})
+		n.h.Apply(hub.CatalogChanged{Op: hub.CatalogOp(c.Op), Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p,
+			Duration: time.Duration(c.Duration) * time.Millisecond}})
 	}
 	if s := m.Svc; s != nil {
 		n.h.Apply(hub.ServiceSwitched{Service: store.Service{Enabled: s.Enabled, Reason: s.Reason, Since: time.UnixMilli(s.Since)}})
 	}
 	if s := m.Set; s != nil {
 		n.h.Apply(hub.SettingsChanged{Settings: store.Settings{IdleLimit: time.Duration(s.IdleLimit) * time.Millisecond}})
+	}
+	for _, u := range m.Out {
+		n.h.Apply(hub.SignedOut{User: u})
 	}
 }
 
@@ -543,12 +563,16 @@ func decodeUser(r userRecord) store.User {
 	if r.LastSeen != 0 {
 		u.LastSeen = time.UnixMilli(r.LastSeen)
 	}
+	if r.Until != 0 {
+		u.Until = time.UnixMilli(r.Until)
+	}
 	return u
 }
 
 // resyncAll reloads the durable state from the store and every other
 // node's connections from its hash.
 func (n *Node) resyncAll(ctx context.Context) error {
+	n.counts.resyncs.Add(1)
 	st := n.cfg.Store
 	var rs hub.Resync
 	var err error

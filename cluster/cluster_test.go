@@ -1,14 +1,10 @@
 package cluster_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +12,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/presenced/presenced/internal/testenv"
+	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
 )
@@ -29,48 +27,30 @@ var binary string
 const secret = "cluster-test-secret"
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "presenced-cluster")
+	bin, remove, err := testproc.Build("github.com/presenced/presenced/cmd/presenced")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "presenced")
-	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/presenced").CombinedOutput(); err != nil {
-		panic("build: " + string(out))
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// redisServer is a redis-server process of the test's own.
+// redisServer is a redis-server process of the test's own, restartable on
+// the same port and data folder.
 type redisServer struct {
 	t    *testing.T
 	port int
 	dir  string
-	cmd  *exec.Cmd
+	proc *testproc.Proc // nil while stopped
 }
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed: CI must install it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed; apt-get install redis-server to run the cluster tests")
-	}
-	r := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
+	testenv.Binary(t, "redis-server", "redis-server")
+	r := &redisServer{t: t, port: testproc.FreePort(t), dir: t.TempDir()}
 	r.start()
-	t.Cleanup(r.stop)
 	return r
 }
 
@@ -79,71 +59,32 @@ func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0"
 func (r *redisServer) start() {
 	r.t.Helper()
 	// Append-only, so that a restart keeps the store, as in production.
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // process start-up: nothing to wait on but the port
-	}
+	r.proc = testproc.Start(r.t, exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"))
+	r.proc.WaitOutput(r.t, "Ready to accept connections", 10*time.Second)
 }
 
 func (r *redisServer) stop() {
-	if r.cmd != nil {
-		r.cmd.Process.Signal(syscall.SIGTERM)
-		r.cmd.Wait()
-		r.cmd = nil
-	}
+	r.proc.Stop(syscall.SIGTERM, 10*time.Second)
+	r.proc = nil
 }
 
 // node is one presenced process.
 type node struct {
-	t   *testing.T
-	url string
-	cmd *exec.Cmd
+	t    *testing.T
+	url  string
+	proc *testproc.Proc
 }
 
 func startNode(t *testing.T, r *redisServer, args ...string) *node {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
-		"-jwt-secret", secret, "-node-ttl", "2s"}, args...)...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, url: "ws://" + addr + "/ws", cmd: cmd}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if testing.Verbose() {
-				fmt.Fprintln(os.Stderr, addr, sc.Text())
-			}
-			if !once && strings.Contains(sc.Text(), "presenced listening") {
-				once = true
-				close(ready)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(15 * time.Second):
-		t.Fatal("presenced did not start")
-	}
-	return n
+	addr := testproc.FreeAddr(t)
+	// No reconnect grace unless a test asks: these tests watch users
+	// leave, and trust_test.go tests the grace.
+	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
+		"-jwt-secret", secret, "-node-ttl", "2s", "-offline-grace", "0"}, args...)...))
+	p.WaitOutput(t, "presenced listening", 15*time.Second)
+	return &node{t: t, url: "ws://" + addr + "/ws", proc: p}
 }
 
 func token(t *testing.T, user string, admin bool) string {
@@ -254,7 +195,7 @@ func TestKilledNodeUsersGoOffline(t *testing.T) {
 	alice.Sees("carol", "online")
 	alice.Sees("dave", "online")
 
-	n2.cmd.Process.Signal(syscall.SIGKILL)
+	n2.proc.Cmd.Process.Signal(syscall.SIGKILL)
 	began := time.Now()
 	alice.Sees("bob", "offline")
 	alice.Sees("carol", "offline")
@@ -306,5 +247,41 @@ func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
 		if st.Connections != 4 || st.Peak != 4 {
 			t.Errorf("admin.stats on %s: connections %d, peak %d; want 4 and 4", name, st.Connections, st.Peak)
 		}
+	}
+}
+
+// After an admin on one node resets the peak, connections on another node
+// raise it again, even under the peak that node saw before the reset.
+func TestPeakAfterResetCountsEveryNode(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r), startNode(t, r)
+	admin1, admin2 := n1.connect(t, "root1", true), n2.connect(t, "root2", true)
+	admin1.OK(map[string]any{"type": "subscribe", "users": []string{"a", "b", "c"}})
+	open := func(users ...string) []*wstest.Client {
+		var cs []*wstest.Client
+		for _, u := range users {
+			cs = append(cs, n2.connect(t, u, false))
+			admin1.Sees(u, "online")
+		}
+		return cs
+	}
+	closeAll := func(cs []*wstest.Client) {
+		for _, c := range cs {
+			c.WS.Close(websocket.StatusNormalClosure, "")
+			admin1.Sees(c.Welcome.User.ID, "offline")
+		}
+	}
+	closeAll(open("a", "b", "c")) // node 2 saw 5
+	if st := admin1.OK(map[string]any{"type": "admin.stats", "reset_peak": true}); st.Peak != 2 {
+		t.Fatalf("peak after reset = %d, want 2", st.Peak)
+	}
+	cs := open("a", "b") // 4, under node 2's old 5
+	// Two admin jobs in a row on node 2: the second runs after the writer
+	// round that recorded the peak.
+	admin2.OK(map[string]any{"type": "admin.stats"})
+	admin2.OK(map[string]any{"type": "admin.stats"})
+	closeAll(cs)
+	if st := admin1.OK(map[string]any{"type": "admin.stats"}); st.Peak != 4 || st.Connections != 2 {
+		t.Errorf("admin.stats = connections %d, peak %d; want 2 and 4", st.Connections, st.Peak)
 	}
 }

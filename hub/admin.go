@@ -69,7 +69,7 @@ func (h *Hub) adminStats(cmd AdminStats, r reply) {
 			n = h.count() // this node's count is the workspace's, and current
 		}
 		if cmd.ResetPeak {
-			h.peak = max(peak, h.count())
+			h.peak = max(peak, n)
 			peak = h.peak
 		}
 		return h.stats(n, peak)

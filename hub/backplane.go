@@ -33,15 +33,19 @@ type Backplane interface {
 type ClusterEvent interface{ clusterEvent() }
 
 // The cluster events. The hub publishes ConnsChanged (Node empty: this
-// node), UserChanged, CatalogChanged, ServiceSwitched and SettingsChanged;
+// node), UserChanged, CatalogChanged, ServiceSwitched, SettingsChanged and
+// SignedOut;
 // the backplane applies those of other nodes, and NodeGone, NodeSnapshot,
 // CountChanged and Resync.
 type (
-	// ConnsChanged: Node now holds Conns of User's connections.
+	// ConnsChanged: Node now holds Conns of User's connections, because
+	// of Reason (connect, disconnect, heartbeat, idle, active; NoReason
+	// from an older node).
 	ConnsChanged struct {
-		Node  string
-		User  string
-		Conns presence.Conns
+		Node   string
+		User   string
+		Conns  presence.Conns
+		Reason presence.Reason
 	}
 	// UserChanged: a user's chosen status or preferences changed.
 	UserChanged struct{ User store.User }
@@ -54,8 +58,15 @@ type (
 	ServiceSwitched struct{ Service store.Service }
 	// SettingsChanged: an admin changed the workspace settings.
 	SettingsChanged struct{ Settings store.Settings }
-	// NodeGone: Node died or left; its connections are gone.
-	NodeGone struct{ Node string }
+	// NodeGone: Node died or left; its connections are gone. Clean says
+	// it stopped cleanly: its users then get the reconnect grace here.
+	NodeGone struct {
+		Node  string
+		Clean bool
+	}
+	// SignedOut: User was signed out on another node; their connections
+	// here end too.
+	SignedOut struct{ User string }
 	// NodeSnapshot replaces all that is known of Node's connections.
 	NodeSnapshot struct {
 		Node  string
@@ -80,6 +91,7 @@ func (CatalogChanged) clusterEvent()  {}
 func (ServiceSwitched) clusterEvent() {}
 func (SettingsChanged) clusterEvent() {}
 func (NodeGone) clusterEvent()        {}
+func (SignedOut) clusterEvent()       {}
 func (NodeSnapshot) clusterEvent()    {}
 func (CountChanged) clusterEvent()    {}
 func (Resync) clusterEvent()          {}
@@ -101,7 +113,7 @@ func (h *Hub) LocalConns(ctx context.Context) (map[string]presence.Conns, int, b
 	if !h.post(func() {
 		m := make(map[string]presence.Conns)
 		for _, u := range h.users {
-			if c := u.local(); c.Live() {
+			if c := u.toTell(); c.Live() {
 				m[u.id] = c
 			}
 		}
@@ -124,14 +136,15 @@ func (h *Hub) publish(ev ClusterEvent) {
 	}
 }
 
-// publishConns tells other nodes u's local connections, if they changed.
-func (h *Hub) publishConns(u *user) {
+// publishConns tells other nodes u's local connections, if they changed
+// (toTell: held ones during a grace), and why.
+func (h *Hub) publishConns(u *user, cause presence.Reason) {
 	if h.cfg.Backplane == nil {
 		return
 	}
-	if c := u.local(); c != u.published {
+	if c := u.toTell(); c != u.published {
 		u.published = c
-		h.publish(ConnsChanged{User: u.id, Conns: c})
+		h.publish(ConnsChanged{User: u.id, Conns: c, Reason: cause})
 	}
 }
 
@@ -139,19 +152,18 @@ func (h *Hub) apply(ev ClusterEvent) {
 	now := time.Now()
 	switch ev := ev.(type) {
 	case ConnsChanged:
-		h.setRemote(h.user(ev.User), ev.Node, ev.Conns, now)
+		cause := ev.Reason
+		if cause == presence.NoReason {
+			cause = presence.ReasonConnect // Why makes it what fits
+			if !ev.Conns.Live() {
+				cause = presence.ReasonDisconnect
+			}
+		}
+		h.setRemote(h.user(ev.User), ev.Node, ev.Conns, cause, now)
 	case UserChanged:
 		u := h.user(ev.User.ID)
-		textChanged := u.rec.Text != ev.User.Text || u.rec.Custom != ev.User.Custom
-		lastSeen := u.rec.LastSeen
-		u.rec = ev.User
-		if lastSeen.After(u.rec.LastSeen) {
-			u.rec.LastSeen = lastSeen
-		}
-		for _, c := range u.conns {
-			h.scheduleIdle(c)
-		}
-		h.changed(u, textChanged, now)
+		changed, cause := h.setRecord(u, ev.User, now)
+		h.changed(u, cause, changed, now)
 	case CatalogChanged:
 		if ev.Op == OpDeleted {
 			h.catalog.Delete(ev.Status.ID)
@@ -159,10 +171,11 @@ func (h *Hub) apply(ev ClusterEvent) {
 			h.catalog.Put(ev.Status)
 		}
 		h.followCatalog(ev.Status.ID, false)
-		h.broadcast(&StatusesChanged{Op: ev.Op, Status: ev.Status})
+		h.statusesChanged(ev.Op, ev.Status)
 	case ServiceSwitched:
 		if ev.Service.Enabled != h.service.Enabled || ev.Service.Reason != h.service.Reason {
 			h.setService(ev.Service, h.count())
+			h.logService(h.count(), "cluster", "presence service "+serviceWord(ev.Service.Enabled)+" on another node")
 			if !ev.Service.Enabled && ev.Service.Reason == ReasonConnectionLimit {
 				h.readyMsg = false
 				h.limitNotice(h.count())
@@ -174,21 +187,21 @@ func (h *Hub) apply(ev ClusterEvent) {
 			h.scheduleIdle(c)
 		}
 	case NodeGone:
-		for _, u := range h.users {
-			if _, ok := u.remote[ev.Node]; ok {
-				h.setRemote(u, ev.Node, presence.Conns{}, now)
-			}
+		h.nodeGone(ev.Node, ev.Clean, now)
+	case SignedOut:
+		if u := h.users[ev.User]; u != nil {
+			h.signOutHere(u, now)
 		}
 	case NodeSnapshot:
 		for _, u := range h.users {
 			if _, ok := u.remote[ev.Node]; ok {
 				if _, still := ev.Users[u.id]; !still {
-					h.setRemote(u, ev.Node, presence.Conns{}, now)
+					h.setRemote(u, ev.Node, presence.Conns{}, presence.ReasonDisconnect, now)
 				}
 			}
 		}
 		for id, c := range ev.Users {
-			h.setRemote(h.user(id), ev.Node, c, now)
+			h.setRemote(h.user(id), ev.Node, c, presence.ReasonConnect, now)
 		}
 	case CountChanged:
 		h.clusterCount = ev.Count
@@ -201,8 +214,8 @@ func (h *Hub) apply(ev ClusterEvent) {
 	}
 }
 
-// setRemote records that node holds c of u's connections.
-func (h *Hub) setRemote(u *user, node string, c presence.Conns, now time.Time) {
+// setRemote records that node holds c of u's connections, because of cause.
+func (h *Hub) setRemote(u *user, node string, c presence.Conns, cause presence.Reason, now time.Time) {
 	if u.remote[node] == c {
 		return
 	}
@@ -218,7 +231,7 @@ func (h *Hub) setRemote(u *user, node string, c presence.Conns, now time.Time) {
 	if wasLive && !u.live().Live() {
 		u.rec.LastSeen = now // its last connection anywhere just ended
 	}
-	h.changed(u, false, now)
+	h.changed(u, cause, false, now)
 }
 
 // resync replaces durable state with the store's and tells subscribers
@@ -228,12 +241,12 @@ func (h *Hub) resync(ev Resync, now time.Time) {
 	h.catalog = status.NewCatalog(ev.Statuses)
 	for _, cs := range old.All() {
 		if _, ok := h.catalog.Get(cs.ID); !ok {
-			h.broadcast(&StatusesChanged{Op: OpDeleted, Status: cs})
+			h.statusesChanged(OpDeleted, cs)
 		}
 	}
 	for _, cs := range h.catalog.All() {
 		if prev, ok := old.Get(cs.ID); !ok || prev != cs {
-			h.broadcast(&StatusesChanged{Op: OpUpdated, Status: cs})
+			h.statusesChanged(OpUpdated, cs)
 		}
 	}
 	live := make(map[string]bool, len(ev.Nodes))
@@ -243,19 +256,14 @@ func (h *Hub) resync(ev Resync, now time.Time) {
 	for _, u := range h.users {
 		for node := range u.remote {
 			if !live[node] {
-				h.setRemote(u, node, presence.Conns{}, now)
+				h.setRemote(u, node, presence.Conns{}, presence.ReasonNodeLost, now)
 			}
 		}
 	}
 	for _, rec := range ev.Users {
 		u := h.user(rec.ID)
-		if rec.LastSeen.Before(u.rec.LastSeen) {
-			rec.LastSeen = u.rec.LastSeen
-		}
-		textChanged := u.rec.Text != rec.Text || u.rec.Custom != rec.Custom
-		u.rec = rec
-		h.follow(u)
-		h.changed(u, textChanged, now)
+		changed, cause := h.setRecord(u, rec, now)
+		h.changed(u, cause, changed, now)
 	}
 	h.settings = ev.Settings
 	if ev.Service.Enabled != h.service.Enabled {

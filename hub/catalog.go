@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
 )
@@ -27,7 +28,11 @@ func (h *Hub) createStatus(cmd CreateStatus, r reply) {
 		r(nil, errConflict(name))
 		return
 	}
-	cs := status.Custom{ID: uuid.NewString(), Name: name, Presence: cmd.Presence}
+	if err := checkDefaultDuration(cmd.Duration); err != nil {
+		r(nil, err)
+		return
+	}
+	cs := status.Custom{ID: uuid.NewString(), Name: name, Presence: cmd.Presence, Duration: cmd.Duration}
 	h.commit(r, func(ctx context.Context) error {
 		return conflictOf(h.cfg.Store.CreateCustomStatus(ctx, cs), name)
 	}, func() Result {
@@ -51,7 +56,11 @@ func (h *Hub) updateStatus(cmd UpdateStatus, r reply) {
 		r(nil, errConflict(name))
 		return
 	}
-	cs := status.Custom{ID: cmd.ID, Name: name, Presence: cmd.Presence}
+	if err := checkDefaultDuration(cmd.Duration); err != nil {
+		r(nil, err)
+		return
+	}
+	cs := status.Custom{ID: cmd.ID, Name: name, Presence: cmd.Presence, Duration: cmd.Duration}
 	h.commit(r, func(ctx context.Context) error {
 		return conflictOf(h.cfg.Store.UpdateCustomStatus(ctx, cs), name)
 	}, func() Result {
@@ -82,11 +91,32 @@ func (h *Hub) deleteStatus(cmd DeleteStatus, r reply) {
 	})
 }
 
+// checkDefaultDuration checks a custom status's default lifetime: none (0)
+// or status.MinDuration..MaxDuration.
+func checkDefaultDuration(d time.Duration) *Error {
+	if d == 0 {
+		return nil
+	}
+	if err := status.CheckDuration(d); err != nil {
+		return errorf(CodeBadRequest, "%s", err)
+	}
+	return nil
+}
+
 // catalogChanged tells the other nodes and every connection of a change
 // made here.
 func (h *Hub) catalogChanged(op CatalogOp, cs status.Custom) {
 	h.publish(CatalogChanged{Op: op, Status: cs})
+	h.statusesChanged(op, cs)
+}
+
+// statusesChanged tells every connection, and the change sink, that the
+// catalog changed, here or on another node.
+func (h *Hub) statusesChanged(op CatalogOp, cs status.Custom) {
 	h.broadcast(&StatusesChanged{Op: op, Status: cs})
+	if h.cfg.Changes != nil {
+		h.cfg.Changes.OnCatalog(CatalogChange{Op: op, Status: cs, At: time.Now()})
+	}
 }
 
 // followCatalog updates every holder of the custom status id after it
@@ -97,9 +127,9 @@ func (h *Hub) followCatalog(id string, persist bool) {
 	for _, u := range h.users {
 		if u.rec.Custom == id && h.follow(u) {
 			if persist {
-				h.writer.putUser(u.rec)
+				h.writer.putUser(u.rec, nil)
 			}
-			h.changed(u, true, now)
+			h.changed(u, presence.ReasonCatalog, true, now)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/status"
 )
 
 // Command is a request a connection makes of the hub: one of the types
@@ -18,12 +19,31 @@ type (
 	// Idle: the connection is idle; it is away now.
 	Idle struct{}
 	// SetStatus sets the manual status and text, and clears the custom id.
+	// Lifetime says when it ends (the zero value: never).
 	SetStatus struct {
-		Manual presence.Status
-		Text   string
+		Manual   presence.Status
+		Text     string
+		Lifetime status.Lifetime
 	}
-	// SetCustomStatus picks a custom status.
-	SetCustomStatus struct{ Custom string }
+	// SetCustomStatus picks a custom status. Lifetime says when it ends
+	// (the zero value: after the status's default duration, if any).
+	SetCustomStatus struct {
+		Custom   string
+		Lifetime status.Lifetime
+	}
+	// Bye ends the connection at once, without the reconnect grace.
+	Bye struct{}
+	// SignOut ends every connection of the user, on every node, without
+	// the grace (close CloseSignedOut): they read offline at once. It is
+	// the HTTP API's bye.
+	SignOut struct{}
+	// History asks for a user's recent transitions, newest first: User's
+	// ("": the connection's own; another user's needs the admin role), at
+	// most Limit (0: DefaultHistoryLimit).
+	History struct {
+		User  string
+		Limit int
+	}
 	// SetPrefs changes the user's own idle preferences; nil leaves a field.
 	SetPrefs struct {
 		IdleLimit *time.Duration
@@ -52,16 +72,20 @@ type (
 		Query         string
 		Offset, Limit int
 	}
-	// CreateStatus adds a custom status.
+	// CreateStatus adds a custom status; Duration is the default lifetime
+	// of a pick (0: none).
 	CreateStatus struct {
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
-	// UpdateStatus renames or re-ties a custom status.
+	// UpdateStatus renames or re-ties a custom status, and replaces its
+	// default duration.
 	UpdateStatus struct {
 		ID       string
 		Name     string
 		Presence presence.Status
+		Duration time.Duration
 	}
 	// DeleteStatus removes a custom status.
 	DeleteStatus struct{ ID string }
@@ -73,6 +97,9 @@ func (Activity) command()        {}
 func (Idle) command()            {}
 func (SetStatus) command()       {}
 func (SetCustomStatus) command() {}
+func (Bye) command()             {}
+func (SignOut) command()         {}
+func (History) command()         {}
 func (SetPrefs) command()        {}
 func (Subscribe) command()       {}
 func (Unsubscribe) command()     {}
@@ -84,6 +111,32 @@ func (CreateStatus) command()    {}
 func (UpdateStatus) command()    {}
 func (DeleteStatus) command()    {}
 func (AdminSettings) command()   {}
+
+// answer sends c the reply to its command number seq, after the replies to
+// its earlier commands: a reply that waits for the store holds back those
+// of later commands that did not. Most replies find nothing waiting and go
+// at once.
+func (h *Hub) answer(c *conn, seq uint64, rep *Reply) {
+	if len(c.held) == 0 && seq == c.answered {
+		c.answered++
+		c.sink.Send(rep)
+		return
+	}
+	i := int(seq - c.answered)
+	if i >= len(c.held) {
+		c.held = append(c.held, make([]*Reply, i+1-len(c.held))...)
+	}
+	c.held[i] = rep
+	for len(c.held) > 0 && c.held[0] != nil {
+		c.sink.Send(c.held[0])
+		c.held[0] = nil
+		c.held = c.held[1:]
+		c.answered++
+	}
+	if len(c.held) == 0 {
+		c.held = nil // let go of the array
+	}
+}
 
 // adminOnly reports whether cmd needs the admin role.
 func adminOnly(cmd Command) bool {
@@ -106,14 +159,18 @@ type reply func(result Result, err *Error)
 
 // do runs one command of connection id: the dispatch, one call per command.
 // Handlers that answer at once return their answer; those that write to the
-// store first (see commit) answer through r once the write is done.
+// store first (see commit, ackSaved) answer through r once the write is
+// done. Either way the connection gets its replies in the order of its
+// commands (see answer).
 func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	c := h.conns[id]
 	if c == nil {
 		return // the connection is gone: nobody to answer
 	}
+	seq := c.asked
+	c.asked++
 	r := reply(func(result Result, err *Error) {
-		c.sink.Send(&Reply{RequestID: reqID, Result: result, Err: err})
+		h.answer(c, seq, &Reply{RequestID: reqID, Result: result, Err: err})
 	})
 	if adminOnly(cmd) && !c.admin {
 		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
@@ -126,11 +183,17 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	case Idle:
 		r(h.goIdle(c, now))
 	case SetStatus:
-		r(h.setStatus(c.user, cmd, now))
+		h.setStatus(c.user, cmd, now, r)
 	case SetCustomStatus:
-		r(h.setCustomStatus(c.user, cmd, now))
+		h.setCustomStatus(c.user, cmd, now, r)
 	case SetPrefs:
-		r(h.setPrefs(c.user, cmd))
+		h.setPrefs(c.user, cmd, r)
+	case Bye:
+		h.bye(c, r, now)
+	case SignOut:
+		r(h.signOut(c.user, now))
+	case History:
+		r(h.historyOf(c.user, c.admin, cmd, now))
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:
@@ -140,7 +203,7 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	case AdminStats:
 		h.adminStats(cmd, r)
 	case AdminService:
-		h.adminService(cmd, r)
+		h.adminService(c.user.id, cmd, r)
 	case ListStatuses:
 		r(h.listStatuses(cmd))
 	case CreateStatus:

@@ -1,9 +1,10 @@
 package hub
 
 import (
-	"container/heap"
 	"context"
 	"time"
+
+	"github.com/presenced/presenced/presence"
 )
 
 // NewConnID returns a fresh connection id.
@@ -34,11 +35,19 @@ func (h *Hub) Connect(info ConnInfo, sink Sink) bool {
 	return true
 }
 
-// Disconnect forgets a connection that Connect registered, and takes it out
-// of the workspace's count. It returns false if the hub has stopped.
-func (h *Hub) Disconnect(id ConnID) bool {
+// Disconnect forgets a connection that Connect registered and that closed
+// (a close frame, a broken socket, the server stopping), and takes it out
+// of the workspace's count. If it was its user's last, the user keeps their
+// status for the reconnect grace. It returns false if the hub has stopped.
+func (h *Hub) Disconnect(id ConnID) bool { return h.forget(id, presence.ReasonDisconnect) }
+
+// DisconnectDead is Disconnect for a connection found dead by heartbeat:
+// there is no grace, since the wait already happened.
+func (h *Hub) DisconnectDead(id ConnID) bool { return h.forget(id, presence.ReasonHeartbeat) }
+
+func (h *Hub) forget(id ConnID, cause presence.Reason) bool {
 	n, known := h.addConns(-1)
-	return h.post(func() { h.disconnect(id, n, known) })
+	return h.post(func() { h.disconnect(id, cause, n, known) })
 }
 
 // addConns adds delta to the workspace's count through the backplane and
@@ -70,12 +79,14 @@ func (h *Hub) connect(info ConnInfo, sink Sink, n int, known bool) {
 		sink.Send(&Reply{RequestID: info.RequestID, Err: errorf(CodeOverLimit,
 			"%s already has %d connections, the most one user may have", info.User, len(u.conns))})
 		sink.Close(CloseTooManyConns)
+		h.userLimitNotice(u, now)
 		return
 	}
-	c := &conn{id: info.ID, user: u, admin: info.Admin, sink: sink, lastActive: now, heapIndex: -1}
+	c := &conn{id: info.ID, user: u, admin: info.Admin, sink: sink, lastActive: now}
+	c.idle = connDeadline(c)
 	u.conns[c.id] = c
 	u.online++
-	h.changed(u, false, now)
+	h.changed(u, presence.ReasonConnect, false, now)
 	// The limit is judged before c joins h.conns, so that a service event
 	// does not reach it: the connection that trips the limit learns it
 	// from its welcome, and then gets the admins' notices like the others.
@@ -95,32 +106,42 @@ func (h *Hub) connect(info ConnInfo, sink Sink, n int, known bool) {
 	h.scheduleIdle(c)
 }
 
-// disconnect forgets a connection. n is the workspace's count without it,
-// when known (from the backplane).
-func (h *Hub) disconnect(id ConnID, n int, known bool) {
+// disconnect forgets a connection that ended for cause (ReasonDisconnect:
+// it closed; ReasonHeartbeat: it was dead). n is the workspace's count
+// without it, when known (from the backplane).
+func (h *Hub) disconnect(id ConnID, cause presence.Reason, n int, known bool) {
 	if known {
 		h.clusterCount = n
 	}
 	c := h.conns[id]
 	if c == nil {
-		return // refused at connect, or already gone
+		return // refused at connect, said bye, or already gone
 	}
-	now := time.Now()
+	h.leave(c, cause, cause == presence.ReasonDisconnect, time.Now())
+}
+
+// leave removes c from the live state. If it was its user's last
+// connection, the user is held for the grace when grace says so, else their
+// status changes now.
+func (h *Hub) leave(c *conn, cause presence.Reason, grace bool, now time.Time) {
 	u := c.user
-	if c.heapIndex >= 0 {
-		heap.Remove(&h.idle, c.heapIndex)
-	}
-	delete(h.conns, id)
-	delete(u.conns, id)
+	h.schedule(&c.idle, time.Time{})
+	delete(h.conns, c.id)
+	delete(u.conns, c.id)
 	if !c.away {
 		u.online--
 	}
 	h.unsubscribeAll(c)
 	if !u.live().Live() {
 		u.rec.LastSeen = now
-		h.writer.putUser(u.rec)
+		h.writer.putUser(u.rec, nil)
+		if grace && h.cfg.OfflineGrace > 0 {
+			h.hold(u, u.seen, true, now)
+			h.countFell()
+			return
+		}
 	}
-	h.changed(u, false, now)
+	h.changed(u, cause, false, now)
 	h.countFell()
 }
 
@@ -131,7 +152,7 @@ func (h *Hub) activity(c *conn, now time.Time) (Result, *Error) {
 	if c.away {
 		h.setConnAway(c, false, now)
 	}
-	if c.heapIndex < 0 {
+	if !c.idle.pending() {
 		h.scheduleIdle(c)
 	}
 	return nil, nil
@@ -154,5 +175,9 @@ func (h *Hub) setConnAway(c *conn, away bool, now time.Time) {
 	} else {
 		c.user.online++
 	}
-	h.changed(c.user, false, now)
+	cause := presence.ReasonActive
+	if away {
+		cause = presence.ReasonIdle
+	}
+	h.changed(c.user, cause, false, now)
 }

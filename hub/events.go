@@ -34,6 +34,8 @@ type CloseReason int
 const (
 	CloseTooManyConns CloseReason = iota + 1 // the user has too many connections
 	CloseShutdown                            // the hub is stopping
+	CloseBye                                 // the client said bye; after the reply
+	CloseSignedOut                           // the user was signed out (SignOut)
 )
 
 // Entry is one user's presence as a subscriber sees it.
@@ -42,9 +44,11 @@ type Entry struct {
 	Status   presence.Status
 	Disabled bool // the service is disabled: the status reads "disabled"
 	Text     string
-	Custom   string    // custom status id, or ""
-	Since    time.Time // when Status last changed; zero: never seen
-	LastSeen time.Time // when the user was last seen connected; zero: never
+	Custom   string          // custom status id, or ""
+	Until    time.Time       // when the chosen status expires; zero: never
+	Reason   presence.Reason // why what others see last changed; NoReason: never seen
+	Since    time.Time       // when Status last changed; zero: never seen
+	LastSeen time.Time       // when the user was last seen connected; zero: never
 }
 
 // Self is a user's own status, as told to that user.
@@ -54,6 +58,8 @@ type Self struct {
 	Manual   presence.Status
 	Text     string
 	Custom   string
+	Until    time.Time
+	Reason   presence.Reason
 }
 
 // Service is the presence service's state.
@@ -126,6 +132,8 @@ type (
 	}
 	// SettingsResult answers admin.settings.
 	SettingsResult struct{ IdleLimit time.Duration }
+	// HistoryResult answers history: transitions, newest first.
+	HistoryResult struct{ Items []presence.Transition }
 )
 
 func (Entries) result()        {}
@@ -136,6 +144,7 @@ func (StatusPage) result()     {}
 func (ServiceResult) result()  {}
 func (Stats) result()          {}
 func (SettingsResult) result() {}
+func (HistoryResult) result()  {}
 
 // ServiceChanged tells every connection that the service changed state.
 type ServiceChanged struct{ Service Service }
@@ -161,8 +170,8 @@ type Notice struct {
 	Level       NoticeLevel
 	Code        string
 	Message     string
-	Connections int
-	Limit       int
+	Connections int // the workspace's; for user_connection_limit, the user's
+	Limit       int // the workspace's; for user_connection_limit, the user's cap
 }
 
 // NoticeLevel is how urgent a notice is.

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -34,16 +33,23 @@ const (
 	// before it reads away: long enough for a read or a call, short
 	// enough that away means away.
 	DefaultIdleLimit = 5 * time.Minute
-	// DefaultMaxConnsPerUser is above FreeLimit, so that on the free
-	// edition the workspace limit trips first, and it still stops one
-	// token from exhausting a node.
-	DefaultMaxConnsPerUser = 250
+	// DefaultFreeConnsPerUser caps one user's connections on a node of the
+	// free edition, well below the workspace's limit: one runaway client
+	// (a reconnect loop, a script opening tabs) is refused alone instead of
+	// turning presence off for everyone.
+	DefaultFreeConnsPerUser = 20
+	// DefaultEnterpriseConnsPerUser stops one token from exhausting a
+	// node, where no workspace limit trips.
+	DefaultEnterpriseConnsPerUser = 250
 	// DefaultMaxSubscriptions bounds the memory one connection's
 	// subscriptions take (a subscription to all counts as one).
 	DefaultMaxSubscriptions = 5000
 	// DefaultInbox absorbs a burst of connects (a node restart brings every
 	// client back at once) without blocking the web goroutines.
 	DefaultInbox = 4096
+	// DefaultHistoryUsers bounds the users whose recent transitions are
+	// kept: at most about 95 MB when every one has a full ring.
+	DefaultHistoryUsers = 50000
 	// drainTimeout bounds the final writes at shutdown.
 	drainTimeout = 5 * time.Second
 )
@@ -63,8 +69,16 @@ type Config struct {
 	// IdleLimit is the workspace's default idle limit, until an admin sets
 	// another. Default: DefaultIdleLimit.
 	IdleLimit time.Duration
-	// MaxConnsPerUser caps one user's concurrent connections (tabs and
-	// devices). Default: DefaultMaxConnsPerUser.
+	// IdleLimitExplicit says IdleLimit was asked for (a flag), so it wins
+	// over the limit an admin saved, until an admin sets one again.
+	// Default: false, the saved limit wins.
+	IdleLimitExplicit bool
+	// MaxConnsPerUser caps one user's concurrent connections on this node
+	// (tabs and devices): past it a connection is refused with over_limit
+	// and admins get a notice naming the user. Refused connections do not
+	// count towards the workspace limit. Default:
+	// DefaultFreeConnsPerUser on the free edition,
+	// DefaultEnterpriseConnsPerUser on enterprise.
 	MaxConnsPerUser int
 	// MaxSubscriptions caps the users one connection subscribes to by id.
 	// Default: DefaultMaxSubscriptions.
@@ -75,6 +89,18 @@ type Config struct {
 	// connection count is then the workspace's, every node's, which the
 	// hub keeps through it. Default: none, a single node.
 	Backplane Backplane
+	// OfflineGrace is how long a user whose last connection closed keeps
+	// their status, so that a reload, a blip or a reconnect to another
+	// node is invisible. Zero: no grace, offline at once (presenced's
+	// -offline-grace defaults it to 5 s).
+	OfflineGrace time.Duration
+	// HistoryUsers bounds the users whose last presence.HistoryLen
+	// transitions are kept (those who changed least recently go first).
+	// Default: DefaultHistoryUsers.
+	HistoryUsers int
+	// Changes is told every change others see (see ChangeSink). Default:
+	// none.
+	Changes ChangeSink
 }
 
 // Hub is the live state of the workspace. Create it with New and start it
@@ -87,6 +113,7 @@ type Hub struct {
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
 	writer  *writer
+	health  health // what the probes found (health.go)
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
@@ -98,7 +125,8 @@ type Hub struct {
 	service      store.Service
 	settings     store.Settings
 	peak         int
-	idle         idleHeap
+	deadlines    deadlines // idle, grace and expiry, earliest first
+	history      *presence.Histories
 	warned       map[int]bool // limit percentages already warned about
 	readyMsg     bool         // "ready to re-enable" sent for this trip
 	clusterCount int          // every node's connections, as last told
@@ -119,13 +147,19 @@ func New(cfg Config) *Hub {
 		cfg.IdleLimit = DefaultIdleLimit
 	}
 	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
+		cfg.MaxConnsPerUser = DefaultFreeConnsPerUser
+		if cfg.Edition == Enterprise {
+			cfg.MaxConnsPerUser = DefaultEnterpriseConnsPerUser
+		}
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if cfg.Inbox <= 0 {
 		cfg.Inbox = DefaultInbox
+	}
+	if cfg.HistoryUsers <= 0 {
+		cfg.HistoryUsers = DefaultHistoryUsers
 	}
 	h := &Hub{
 		cfg:      cfg,
@@ -138,6 +172,7 @@ func New(cfg Config) *Hub {
 		allSubs:  make(map[ConnID]*conn),
 		watchers: make(map[string][]*conn),
 		catalog:  status.NewCatalog(nil),
+		history:  presence.NewHistories(cfg.HistoryUsers),
 		warned:   make(map[int]bool),
 	}
 	h.writer = newWriter(cfg.Store, cfg.Log)
@@ -152,9 +187,8 @@ func (h *Hub) Healthy() bool { return h.writer.healthy.Load() }
 
 // Run loads the workspace from the store, then serves commands until ctx is
 // done. Before it returns it writes what is still pending (for up to
-// drainTimeout)
-// and joins every goroutine it started. It returns an error only when the
-// store cannot be loaded.
+// drainTimeout) and joins every goroutine it started. It returns an error
+// only when the store cannot be loaded.
 func (h *Hub) Run(ctx context.Context) error {
 	if h.started.Swap(true) {
 		return errors.New("hub: Run called twice")
@@ -166,6 +200,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wctx, stopWriter := context.WithCancel(context.Background())
 	wg.Go(func() { h.writer.run(wctx, h.post) })
+	wg.Go(func() { h.probe(wctx) })
 
 	close(h.ready)
 	h.log.Info().Int("users", len(h.users)).Int("custom_statuses", h.catalog.Len()).
@@ -183,13 +218,13 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop serves the inbox and the idle deadlines until ctx is done.
+// loop serves the inbox and the deadlines until ctx is done.
 func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed time.Time // the deadline timer is aimed at; zero: none
 	for {
-		armed = h.armIdleTimer(timer, armed)
+		armed = h.armTimer(timer, armed)
 		select {
 		case <-ctx.Done():
 			return
@@ -197,7 +232,7 @@ func (h *Hub) loop(ctx context.Context) {
 			f()
 		case <-timer.C:
 			armed = time.Time{}
-			h.expireIdle(time.Now())
+			h.expire(time.Now())
 		}
 	}
 }
@@ -230,13 +265,19 @@ func (h *Hub) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: load users: %w", err)
 	}
+	now := time.Now()
 	for _, rec := range users {
 		u := h.user(rec.ID)
-		u.rec = rec
 		u.since = rec.LastSeen
-		if h.follow(u) {
-			h.writer.putUser(u.rec)
+		if !rec.LastSeen.IsZero() {
+			u.reason = presence.ReasonDisconnect
 		}
+		u.rec = rec
+		h.clearExpired(u, now) // an until passed while the server was down
+		if h.follow(u) {
+			h.writer.putUser(u.rec, nil)
+		}
+		h.scheduleExpiry(u)
 	}
 	if h.service, err = st.Service(ctx); err != nil {
 		return fmt.Errorf("hub: load service state: %w", err)
@@ -247,6 +288,7 @@ func (h *Hub) load(ctx context.Context) error {
 	if h.settings, err = st.Settings(ctx); err != nil {
 		return fmt.Errorf("hub: load settings: %w", err)
 	}
+	h.pickIdleLimit()
 	return nil
 }
 
@@ -257,85 +299,10 @@ func serviceWord(enabled bool) string {
 	return "disabled"
 }
 
-// idleHeap orders connections by the time they go idle.
-type idleHeap []*conn
-
-func (q idleHeap) Len() int           { return len(q) }
-func (q idleHeap) Less(i, j int) bool { return q[i].idleAt.Before(q[j].idleAt) }
-func (q idleHeap) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].heapIndex, q[j].heapIndex = i, j
-}
-func (q *idleHeap) Push(x any) { c := x.(*conn); c.heapIndex = len(*q); *q = append(*q, c) }
-func (q *idleHeap) Pop() any {
-	old := *q
-	c := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	c.heapIndex = -1
-	return c
-}
-
-// armIdleTimer aims t at the earliest idle deadline, unless it is aimed
-// there already (armed): most commands leave it, and a timer reset per
-// command costs more than the command. It returns where t is aimed.
-func (h *Hub) armIdleTimer(t *time.Timer, armed time.Time) time.Time {
-	var next time.Time
-	if len(h.idle) > 0 {
-		next = h.idle[0].idleAt
-	}
-	if next.Equal(armed) {
-		return armed
-	}
-	if next.IsZero() {
-		t.Stop()
-	} else {
-		t.Reset(time.Until(next))
-	}
-	return next
-}
-
-// expireIdle turns away every connection whose idle deadline has passed.
-// Activity does not move a connection in the heap (that would cost a heap
-// fix per command); a connection found active since is put back at its
-// real deadline instead.
-func (h *Hub) expireIdle(now time.Time) {
-	for len(h.idle) > 0 && !h.idle[0].idleAt.After(now) {
-		c := heap.Pop(&h.idle).(*conn)
-		if at := presence.IdleAt(c.lastActive, h.idleLimit(c.user)); at.After(now) {
-			c.idleAt = at
-			heap.Push(&h.idle, c)
-			continue
-		}
-		h.setConnAway(c, true, now)
-	}
-}
-
-// scheduleIdle (re)places c in the idle heap at its current deadline.
-func (h *Hub) scheduleIdle(c *conn) {
-	at := time.Time{}
-	if !c.away && c.user.rec.AutoAway {
-		at = presence.IdleAt(c.lastActive, h.idleLimit(c.user))
-	}
-	c.idleAt = at
-	switch {
-	case at.IsZero() && c.heapIndex >= 0:
-		heap.Remove(&h.idle, c.heapIndex)
-	case at.IsZero():
-	case c.heapIndex >= 0:
-		heap.Fix(&h.idle, c.heapIndex)
-	default:
-		heap.Push(&h.idle, c)
-	}
-}
-
 // idleLimit is u's effective idle limit.
 func (h *Hub) idleLimit(u *user) time.Duration {
 	if u.rec.IdleLimit > 0 {
 		return u.rec.IdleLimit
 	}
-	if h.settings.IdleLimit > 0 {
-		return h.settings.IdleLimit
-	}
-	return h.cfg.IdleLimit
+	return h.workspaceIdleLimit()
 }

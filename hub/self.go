@@ -3,28 +3,44 @@ package hub
 import (
 	"time"
 
+	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 )
 
-// setStatus sets the user's manual status and text (set_status).
-func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time) (Result, *Error) {
-	return h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text}, now)
+// setStatus sets the user's manual status and text (set_status), until
+// the lifetime asked, if any.
+func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time, r reply) {
+	until, err := cmd.Lifetime.End(now, 0)
+	if err != nil {
+		r(nil, errorf(CodeBadRequest, "%s", err))
+		return
+	}
+	h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text, Until: until}, now, r)
 }
 
-// setCustomStatus gives the user a custom status (set_custom_status).
-func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time) (Result, *Error) {
+// setCustomStatus gives the user a custom status (set_custom_status), until
+// the lifetime asked, else for the status's default duration, if any.
+func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time, r reply) {
 	cs, ok := h.catalog.Get(cmd.Custom)
 	if !ok {
-		return nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom)
+		r(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom))
+		return
 	}
-	return h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}, now)
+	until, err := cmd.Lifetime.End(now, cs.Duration)
+	if err != nil {
+		r(nil, errorf(CodeBadRequest, "%s", err))
+		return
+	}
+	h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID, Until: until}, now, r)
 }
 
 // setPrefs changes the user's idle preferences (set_prefs). Like a status,
-// it is refused while the store is known to be down.
-func (h *Hub) setPrefs(u *user, cmd SetPrefs) (Result, *Error) {
+// it is refused while the store is known to be down, and answered once
+// saved.
+func (h *Hub) setPrefs(u *user, cmd SetPrefs, r reply) {
 	if !h.Healthy() {
-		return nil, errUnavailable()
+		r(nil, errUnavailable())
+		return
 	}
 	if cmd.IdleLimit != nil {
 		u.rec.IdleLimit = *cmd.IdleLimit
@@ -32,12 +48,28 @@ func (h *Hub) setPrefs(u *user, cmd SetPrefs) (Result, *Error) {
 	if cmd.AutoAway != nil {
 		u.rec.AutoAway = *cmd.AutoAway
 	}
-	h.writer.putUser(u.rec)
+	h.writer.putUser(u.rec, ackSaved(r, PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}))
 	h.publish(UserChanged{User: u.rec})
 	for _, uc := range u.conns {
 		h.scheduleIdle(uc)
 	}
-	return PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}, nil
+}
+
+// ackSaved answers r with result once the user's record is saved, or
+// unavailable if the write failed. The change stays in memory and is
+// retried, but it is not saved, and the client is told so.
+func ackSaved(r reply, result Result) func(error) {
+	return func(err error) {
+		if err != nil {
+			r(nil, errNotSaved())
+			return
+		}
+		r(result, nil)
+	}
+}
+
+func errNotSaved() *Error {
+	return errorf(CodeUnavailable, "the store did not take this change, so it is not saved: it holds on this node and is retried, but may be lost if the node stops first; try again shortly")
 }
 
 func errUnavailable() *Error {
@@ -45,15 +77,17 @@ func errUnavailable() *Error {
 }
 
 // setHolding gives u a new chosen status. It is refused while the store is
-// known to be down, so that a success always means a saved change.
-func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time) (Result, *Error) {
+// known to be down; otherwise it applies at once (subscribers see it) and
+// is answered once saved, so that a success always means a saved change.
+func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time, r reply) {
 	if !h.Healthy() {
-		return nil, errUnavailable()
+		r(nil, errUnavailable())
+		return
 	}
-	textChanged := hd.Text != u.rec.Text || hd.Custom != u.rec.Custom
+	holdingChanged := shownChanged(hd, u.holding())
 	u.hold(hd)
-	h.writer.putUser(u.rec)
+	h.scheduleExpiry(u)
+	h.changed(u, presence.ReasonManual, holdingChanged, now)
+	h.writer.putUser(u.rec, ackSaved(r, SelfResult{Self: h.self(u)}))
 	h.publish(UserChanged{User: u.rec})
-	h.changed(u, textChanged, now)
-	return SelfResult{Self: h.self(u)}, nil
 }

@@ -27,8 +27,11 @@ func (h *Hub) serviceNow() Service {
 // countRose applies the limit after a connection made the count n, before
 // that connection is in h.conns. It returns the notices it sent admins.
 func (h *Hub) countRose(n int, now time.Time) []*Notice {
-	if n > h.peak {
-		h.peak = n
+	// With other nodes this node's peak may be stale (an admin elsewhere
+	// reset the workspace's): the store keeps the workspace's, so every
+	// count goes there; the writer coalesces them.
+	if n > h.peak || h.cfg.Backplane != nil {
+		h.peak = max(h.peak, n)
 		h.writer.raisePeak(n)
 	}
 	limit := h.cfg.Limit
@@ -42,6 +45,7 @@ func (h *Hub) countRose(n int, now time.Time) []*Notice {
 	if n > limit && h.service.Enabled {
 		h.readyMsg = false
 		h.setService(store.Service{Enabled: false, Reason: ReasonConnectionLimit, Since: now}, n)
+		h.logService(n, "connection_limit", "presence service disabled: the workspace went over its connection limit; an admin can turn it on once fewer connections are open")
 		h.writer.putService(h.service)
 		h.publish(ServiceSwitched{Service: h.service})
 		sent = append(sent, h.limitNotice(n))
@@ -62,6 +66,8 @@ func (h *Hub) warn(n int) *Notice {
 		for _, lower := range warnAt[:i+1] {
 			h.warned[lower] = true
 		}
+		h.log.Warn().Int("connections", n).Int("limit", limit).Int("percent", pct).
+			Msgf("connections at %d%% of the limit: past it, presence turns itself off", pct)
 		return h.notify(&Notice{Level: LevelWarning, Code: fmt.Sprintf("limit_%d", pct),
 			Message: fmt.Sprintf("The workspace has %d of its %d connections (%d%%). Past %d, presence turns itself off for everyone: close unused tabs and devices, or move to the enterprise edition.",
 				n, limit, n*100/limit, limit),
@@ -93,10 +99,31 @@ func (h *Hub) countFell() {
 	}
 	if !h.service.Enabled && h.service.Reason == ReasonConnectionLimit && n < limit && !h.readyMsg {
 		h.readyMsg = true
+		h.log.Info().Int("connections", n).Int("limit", limit).
+			Msg("connections back under the limit: an admin can turn presence on again")
 		h.notify(&Notice{Level: LevelInfo, Code: "ready_to_enable",
 			Message:     fmt.Sprintf("The workspace is back under its limit (%d of %d connections): presence can be turned on again in Administration > Workspace > User Status.", n, limit),
 			Connections: n, Limit: limit})
 	}
+}
+
+// userLimitNoticeEvery is how often admins are told, at most, that one
+// user's connections are being refused: a client in a reconnect loop is
+// refused many times a second.
+const userLimitNoticeEvery = time.Minute
+
+// userLimitNotice tells admins that a connection of u was refused for
+// u's cap, unless they were told of u within userLimitNoticeEvery.
+func (h *Hub) userLimitNotice(u *user, now time.Time) {
+	if !u.limitToldAt.IsZero() && now.Sub(u.limitToldAt) < userLimitNoticeEvery {
+		return
+	}
+	u.limitToldAt = now
+	limit := h.cfg.MaxConnsPerUser
+	h.notify(&Notice{Level: LevelWarning, Code: "user_connection_limit",
+		Message: fmt.Sprintf("Connections of %s are being refused: %s already has %d open, the most one user may have. A client stuck in a reconnect loop, or too many tabs and devices? Presence goes on for everyone else.",
+			u.id, u.id, len(u.conns)),
+		Connections: len(u.conns), Limit: limit})
 }
 
 func errOverLimit(n, limit int) *Error {
@@ -120,6 +147,24 @@ func (h *Hub) notify(n *Notice) *Notice {
 	return n
 }
 
+// logService logs that the service just switched (to h.service), by whom
+// or what, at connection count n: the line an operator reads to learn why
+// presence is off, or since when it is on again.
+func (h *Hub) logService(n int, by, msg string) {
+	ev := h.log.Warn()
+	if h.service.Enabled {
+		ev = h.log.Info()
+	}
+	ev = ev.Str("service", serviceWord(h.service.Enabled)).Str("by", by).Int("connections", n)
+	if h.cfg.Limit > 0 {
+		ev = ev.Int("limit", h.cfg.Limit)
+	}
+	if h.service.Reason != "" {
+		ev = ev.Str("reason", h.service.Reason)
+	}
+	ev.Msg(msg)
+}
+
 // setService switches the service and tells every connection; n is the
 // connection count to report. Turning it on sends every subscriber a fresh
 // snapshot, since no change went out while it was off.
@@ -128,6 +173,9 @@ func (h *Hub) setService(s store.Service, n int) {
 	sv := h.serviceNow()
 	sv.Connections = n
 	h.broadcast(&ServiceChanged{Service: sv})
+	if h.cfg.Changes != nil {
+		h.cfg.Changes.OnService(ServiceChange{Enabled: s.Enabled, Reason: s.Reason, At: time.Now()})
+	}
 	if !s.Enabled {
 		return
 	}
@@ -148,9 +196,9 @@ func (h *Hub) setService(s store.Service, n int) {
 	}
 }
 
-// adminService turns the service on or off for an admin. The change counts
-// only once the store has it, so a restart keeps it.
-func (h *Hub) adminService(cmd AdminService, r reply) {
+// adminService turns the service on or off for the admin with id admin.
+// The change counts only once the store has it, so a restart keeps it.
+func (h *Hub) adminService(admin string, cmd AdminService, r reply) {
 	enabled := cmd.Enabled
 	if enabled == h.service.Enabled {
 		r(ServiceResult{Service: h.serviceNow()}, nil)
@@ -179,6 +227,7 @@ func (h *Hub) adminService(cmd AdminService, r reply) {
 		return h.cfg.Store.PutService(ctx, s)
 	}, func() Result {
 		h.setService(s, h.count())
+		h.logService(h.count(), "admin:"+admin, "presence service "+serviceWord(s.Enabled)+" by an admin")
 		h.publish(ServiceSwitched{Service: s})
 		return ServiceResult{Service: h.serviceNow()}
 	})

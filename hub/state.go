@@ -17,10 +17,15 @@ type conn struct {
 	sink       Sink
 	away       bool
 	lastActive time.Time
-	idleAt     time.Time // zero: not in the idle heap
-	heapIndex  int       // index in the idle heap, -1 when not in it
-	subs       []string  // users subscribed to by id, sorted
+	idle       deadline // when it goes away
+	subs       []string // users subscribed to by id, sorted
 	subAll     bool
+
+	// Replies in command order: asked numbers the commands, answered is
+	// the number of the first one not yet answered, and held the replies
+	// from it on (nil: not yet answered) while one of them waits.
+	asked, answered uint64
+	held            []*Reply
 }
 
 // user is everything the hub knows of one user. Users stay in memory once
@@ -31,10 +36,21 @@ type user struct {
 	conns  map[ConnID]*conn
 	online int // conns that are online; the rest are away
 	status presence.Status
-	since  time.Time // when status last changed; zero: never seen
+	since  time.Time       // when status last changed; zero: never seen
+	reason presence.Reason // why what others see of u last changed
+	seen   presence.Conns  // the connections status was last computed from
+
+	// A user whose last connection closed is held, with the connections
+	// they had, until the grace deadline: see grace.go.
+	grace    deadline
+	held     presence.Conns
+	heldHere bool // the held connections were this node's
+	expiry   deadline
 
 	remote    map[string]presence.Conns // other nodes' connections, by node
 	published presence.Conns            // local connections last told to other nodes
+
+	limitToldAt time.Time // when admins were last told u's connections are refused
 }
 
 // user returns the user with id, creating it in its default state.
@@ -42,6 +58,8 @@ func (h *Hub) user(id string) *user {
 	u := h.users[id]
 	if u == nil {
 		u = &user{id: id, rec: store.NewUser(id), conns: map[ConnID]*conn{}}
+		u.grace = userDeadline(u, graceDeadline)
+		u.expiry = userDeadline(u, expiryDeadline)
 		h.users[id] = u
 	}
 	return u
@@ -62,12 +80,28 @@ func (u *user) live() presence.Conns {
 	return c
 }
 
+// present is the connections u's status is computed from: the live ones,
+// or while u is held in a reconnect grace, the ones u had.
+func (u *user) present() presence.Conns {
+	if c := u.live(); c.Live() || !u.grace.pending() {
+		return c
+	}
+	return u.held
+}
+
 func (u *user) holding() status.Holding {
-	return status.Holding{Manual: u.rec.Manual, Text: u.rec.Text, Custom: u.rec.Custom}
+	return status.Holding{Manual: u.rec.Manual, Text: u.rec.Text, Custom: u.rec.Custom, Until: u.rec.Until}
 }
 
 func (u *user) hold(hd status.Holding) {
-	u.rec.Manual, u.rec.Text, u.rec.Custom = hd.Manual, hd.Text, hd.Custom
+	u.rec.Manual, u.rec.Text, u.rec.Custom, u.rec.Until = hd.Manual, hd.Text, hd.Custom, hd.Until
+}
+
+// shownChanged reports whether what entries show of a choice (text, custom
+// id, until) differs between a and b; the manual status shows only
+// through the effective one.
+func shownChanged(a, b status.Holding) bool {
+	return a.Text != b.Text || a.Custom != b.Custom || !a.Until.Equal(b.Until)
 }
 
 // follow brings u's custom status in line with the catalog. It reports
@@ -84,33 +118,46 @@ func (h *Hub) entry(u *user, now time.Time) Entry {
 	if !h.service.Enabled {
 		return Entry{User: u.id, Disabled: true}
 	}
-	e := Entry{User: u.id, Status: u.status, Text: u.rec.Text, Custom: u.rec.Custom, Since: u.since, LastSeen: u.rec.LastSeen}
-	if u.live().Live() && u.status != presence.Offline {
-		// Connected and visible: seen now. An invisible user keeps the
-		// last_seen of the disconnect before, so nothing gives them away.
+	e := Entry{User: u.id, Status: u.status, Text: u.rec.Text, Custom: u.rec.Custom, Until: u.rec.Until,
+		Reason: u.reason, Since: u.since, LastSeen: u.rec.LastSeen}
+	if u.present().Live() && u.status != presence.Offline {
+		// Connected (or held in a grace) and visible: seen now. An
+		// invisible user keeps the last_seen of the disconnect before, so
+		// nothing gives them away.
 		e.LastSeen = now
 	}
 	return e
 }
 
 func (h *Hub) self(u *user) Self {
-	return Self{Status: u.status, Disabled: !h.service.Enabled, Manual: u.rec.Manual, Text: u.rec.Text, Custom: u.rec.Custom}
+	return Self{Status: u.status, Disabled: !h.service.Enabled, Manual: u.rec.Manual, Text: u.rec.Text,
+		Custom: u.rec.Custom, Until: u.rec.Until, Reason: u.reason}
 }
 
 // changed recomputes u's effective status after a change to its connections
-// or its holding, and tells subscribers if what they see changed.
-// textChanged says the text or custom id changed too.
-func (h *Hub) changed(u *user, textChanged bool, now time.Time) {
-	h.publishConns(u)
-	st := presence.Effective(u.rec.Manual, u.live())
-	if st == u.status && !textChanged {
+// or its holding, for cause, and tells subscribers, the history and the
+// change sink if what they see changed. holdingChanged says the text,
+// custom id or until changed too.
+func (h *Hub) changed(u *user, cause presence.Reason, holdingChanged bool, now time.Time) {
+	if u.grace.pending() && u.live().Live() {
+		h.release(u) // back somewhere: the grace has done its work
+	}
+	h.publishConns(u, cause)
+	before, after := u.seen, u.present()
+	u.seen = after
+	st := presence.Effective(u.rec.Manual, after)
+	if st == u.status && !holdingChanged {
 		return
 	}
-	if st != u.status {
+	prev := u.status
+	u.reason = presence.Why(cause, before, after)
+	if st != prev {
 		u.status = st
 		u.since = now
+		h.history.Add(u.id, presence.Transition{At: now, Status: st, Previous: prev, Reason: u.reason, Text: u.rec.Text})
 	}
 	h.fanOut(u, now)
+	h.presenceChanged(u, prev, now)
 }
 
 // fanOut hands u's new state to everyone subscribed to it. Nothing goes out
@@ -131,15 +178,18 @@ func (h *Hub) fanOut(u *user, now time.Time) {
 }
 
 // Tally counts live users by what others see: Online, Away and Busy, and
-// Invisible for users connected with manual status offline.
+// Invisible for users connected with manual status offline. It also says
+// whether the service is on, the limit (0: none) and the peak count.
 type Tally struct {
 	Connections        int
 	Online, Away, Busy int
 	Invisible          int
+	Enabled            bool
+	Limit, Peak        int
 }
 
 func (h *Hub) tally() Tally {
-	t := Tally{Connections: len(h.conns)}
+	t := Tally{Connections: len(h.conns), Enabled: h.service.Enabled, Limit: h.cfg.Limit, Peak: h.peak}
 	for _, u := range h.users {
 		if len(u.conns) == 0 {
 			continue

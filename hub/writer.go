@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,14 @@ const writeTimeout = 3 * time.Second
 // until written, so an accepted change is never lost to an outage; jobs
 // (admin changes that must be durable before they count) are tried once and
 // their outcome posted back to the hub.
+//
+// Users are written by group commit: every user changed since the last
+// round goes to the store in one PutUsers (one bbolt transaction, one Redis
+// MULTI/EXEC), and the acknowledgements waiting on them (a user's ok to
+// set_status, set_custom_status or set_prefs) are posted back to the hub
+// together once the store has answered. A user changed again before its
+// round keeps one record, the latest, and every acknowledgement waiting on
+// it: the later record carries the earlier change or supersedes it.
 type writer struct {
 	st      store.Store
 	log     zerolog.Logger
@@ -26,10 +35,16 @@ type writer struct {
 	wake    chan struct{}
 
 	mu      sync.Mutex
-	users   map[string]store.User
+	users   map[string]pendingUser
 	service *store.Service
 	peak    int // highest count to record; 0: none
 	jobs    []job
+}
+
+// pendingUser is a user record to write and who waits for it.
+type pendingUser struct {
+	rec  store.User
+	acks []func(err error) // run on the hub goroutine with the write's outcome
 }
 
 // job is a write whose outcome the hub waits for.
@@ -39,7 +54,7 @@ type job struct {
 }
 
 func newWriter(st store.Store, log zerolog.Logger) *writer {
-	w := &writer{st: st, log: log, wake: make(chan struct{}, 1), users: map[string]store.User{}}
+	w := &writer{st: st, log: log, wake: make(chan struct{}, 1), users: map[string]pendingUser{}}
 	w.healthy.Store(true)
 	return w
 }
@@ -51,9 +66,17 @@ func (w *writer) poke() {
 	}
 }
 
-func (w *writer) putUser(u store.User) {
+// putUser queues u's record. ack, if not nil, runs on the hub goroutine
+// once the store has it (err nil) or a write of it failed; a failed record
+// is retried all the same, without ack.
+func (w *writer) putUser(u store.User, ack func(err error)) {
 	w.mu.Lock()
-	w.users[u.ID] = u
+	p := w.users[u.ID]
+	p.rec = u
+	if ack != nil {
+		p.acks = append(p.acks, ack)
+	}
+	w.users[u.ID] = p
 	w.mu.Unlock()
 	w.poke()
 }
@@ -99,7 +122,7 @@ func (w *writer) run(ctx context.Context, post func(func()) bool) {
 			done := j.done
 			post(func() { done(err) })
 		}
-		pending := w.flush(ctx)
+		pending := w.flush(ctx, post)
 		if pending == 0 && w.healthy.Load() {
 			backoff = minBackoff
 			continue
@@ -112,6 +135,13 @@ func (w *writer) run(ctx context.Context, post func(func()) bool) {
 			backoff = min(2*backoff, maxBackoff)
 		}
 	}
+}
+
+// idle reports whether nothing waits to be written.
+func (w *writer) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.users) == 0 && w.service == nil && w.peak == 0 && len(w.jobs) == 0
 }
 
 func (w *writer) takeJobs() []job {
@@ -144,39 +174,41 @@ func (w *writer) note(err error) {
 	}
 }
 
+// userChunk bounds one PutUsers: after an outage thousands of users may be
+// pending, and one call must fit in writeTimeout.
+const userChunk = 512
+
 // flush writes the latest background state once, keeping what failed for
-// the next try. It returns how many writes are still pending.
-func (w *writer) flush(ctx context.Context) int {
+// the next try, and posts the outcome of each user write to those waiting
+// on it. It returns how many writes are still pending.
+func (w *writer) flush(ctx context.Context, post func(func()) bool) int {
 	w.mu.Lock()
 	users, svc, peak := w.users, w.service, w.peak
-	w.users, w.service, w.peak = map[string]store.User{}, nil, 0
+	w.users, w.service, w.peak = map[string]pendingUser{}, nil, 0
 	w.mu.Unlock()
 
+	recs := make([]store.User, 0, len(users))
+	for _, p := range users {
+		recs = append(recs, p.rec)
+	}
 	var failed []store.User
 	broken := false
-	// One deadline per chunk of writes, not per write: a context with a
-	// timer per user cost more than the rest of a status change.
-	const chunk = 64
-	cctx, cancel := context.WithCancel(ctx)
-	written := 0
-	for _, u := range users {
+	for len(recs) > 0 {
+		batch := recs[:min(len(recs), userChunk)]
+		recs = recs[len(batch):]
+		var err error
 		if broken {
-			failed = append(failed, u)
-			continue
+			err = errStoreDown // the store is down: keep the rest for the retry
+		} else {
+			err = w.call(ctx, func(ctx context.Context) error { return w.st.PutUsers(ctx, batch) })
+			w.note(err)
+			broken = err != nil
 		}
-		if written%chunk == 0 {
-			cancel()
-			cctx, cancel = context.WithTimeout(ctx, writeTimeout)
-		}
-		written++
-		err := w.st.PutUser(cctx, u)
-		w.note(err)
 		if err != nil {
-			failed = append(failed, u)
-			broken = true // the store is down: keep the rest for the retry
+			failed = append(failed, batch...)
 		}
+		w.ack(users, batch, err, post)
 	}
-	cancel()
 	if svc != nil && !broken {
 		err := w.call(ctx, func(ctx context.Context) error { return w.st.PutService(ctx, *svc) })
 		w.note(err)
@@ -196,7 +228,7 @@ func (w *writer) flush(ctx context.Context) int {
 	defer w.mu.Unlock()
 	for _, u := range failed {
 		if _, newer := w.users[u.ID]; !newer {
-			w.users[u.ID] = u
+			w.users[u.ID] = pendingUser{rec: u}
 		}
 	}
 	if svc != nil && w.service == nil {
@@ -213,12 +245,36 @@ func (w *writer) flush(ctx context.Context) int {
 	return n
 }
 
+// errStoreDown is the outcome of a write not tried because an earlier one
+// of the same round failed.
+var errStoreDown = errors.New("hub: the store failed earlier in this round")
+
+// ack posts the outcome of writing batch to the hub, for every
+// acknowledgement waiting on its users: one post for the whole batch, so
+// that their replies go out together.
+func (w *writer) ack(users map[string]pendingUser, batch []store.User, err error, post func(func()) bool) {
+	var acks []func(error)
+	for _, u := range batch {
+		acks = append(acks, users[u.ID].acks...)
+	}
+	if len(acks) == 0 {
+		return
+	}
+	post(func() {
+		for _, a := range acks {
+			a(err)
+		}
+	})
+}
+
 // drain writes what is pending until nothing is or timeout passes. The run
-// goroutine must have stopped.
+// goroutine must have stopped. Acknowledgements still waiting go nowhere:
+// the hub has stopped, and their connections with it.
 func (w *writer) drain(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	for w.flush(ctx) > 0 {
+	nowhere := func(func()) bool { return false }
+	for w.flush(ctx, nowhere) > 0 {
 		select {
 		case <-ctx.Done():
 			w.log.Error().Msg("store unreachable at shutdown: some status changes were not saved")

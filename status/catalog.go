@@ -3,6 +3,7 @@ package status
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/presenced/presenced/presence"
 )
@@ -91,25 +92,28 @@ func (c *Catalog) Search(query string, offset, limit int) (items []Custom, total
 	return match[offset:min(total, offset+limit)], total
 }
 
-// Holding is what a user holds of a custom status: the manual status, text
-// and custom id of their chosen status.
+// Holding is what a user holds of a chosen status: the manual status, text,
+// the custom id it came from, and when it ends.
 type Holding struct {
 	Manual presence.Status
 	Text   string
-	Custom string // "" when the status is not a custom one
+	Custom string    // "" when the status is not a custom one
+	Until  time.Time // when the choice expires; zero: never
 }
 
 // Follow returns what a holder of h holds once the catalog is as c is now:
 // a holder of a status that was renamed or re-tied takes its new name and
 // presence; a holder of a deleted one keeps the presence and loses the text
-// and the custom id. Holdings that are not custom are returned unchanged.
+// and the custom id. Either way the choice ends when it was going to: a
+// new default duration applies to new picks only. Holdings that are not
+// custom are returned unchanged.
 func (c *Catalog) Follow(h Holding) Holding {
 	if h.Custom == "" {
 		return h
 	}
 	cs, ok := c.byID[h.Custom]
 	if !ok {
-		return Holding{Manual: h.Manual}
+		return Holding{Manual: h.Manual, Until: h.Until}
 	}
-	return Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID}
+	return Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID, Until: h.Until}
 }

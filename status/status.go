@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -14,11 +15,13 @@ import (
 const MaxNameLen = 64
 
 // Custom is an admin-defined status that users can pick: a name tied to a
-// presence value. It is also the record the store keeps.
+// presence value, and how long a pick lasts unless the user says. It is
+// also the record the store keeps.
 type Custom struct {
 	ID       string          // uuid
 	Name     string          // trimmed, 1..64 characters, unique case-insensitively
 	Presence presence.Status // what a holder's manual status becomes
+	Duration time.Duration   // default lifetime of a pick, MinDuration..MaxDuration; 0: never ends
 }
 
 // ErrName is wrapped by every name validation error.

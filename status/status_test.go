@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/presenced/presenced/presence"
 )
@@ -118,6 +119,77 @@ func TestFollow(t *testing.T) {
 	for _, tt := range tests {
 		if got := c.Follow(tt.in); got != tt.want {
 			t.Errorf("%s: Follow(%+v) = %+v, want %+v", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFollowKeepsUntil(t *testing.T) {
+	c := NewCatalog([]Custom{{ID: "m", Name: "In a meeting", Presence: presence.Busy, Duration: time.Hour}})
+	until := time.Date(2026, 1, 1, 15, 30, 0, 0, time.UTC)
+	for _, in := range []Holding{
+		{Manual: presence.Away, Text: "Meeting", Custom: "m", Until: until},
+		{Manual: presence.Away, Text: "Gone", Custom: "x", Until: until},
+		{Manual: presence.Busy, Text: "brb", Until: until},
+	} {
+		if got := c.Follow(in); !got.Until.Equal(until) {
+			t.Errorf("Follow(%+v).Until = %v, want %v: a choice ends when it was going to", in, got.Until, until)
+		}
+	}
+}
+
+func TestCheckDuration(t *testing.T) {
+	tests := []struct {
+		d  time.Duration
+		ok bool
+	}{
+		{59 * time.Second, false},
+		{time.Minute, true},
+		{30 * time.Minute, true},
+		{31622400 * time.Second, true},
+		{31622401 * time.Second, false},
+		{0, false},
+		{-time.Hour, false},
+	}
+	for _, tt := range tests {
+		err := CheckDuration(tt.d)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrLifetime)) {
+			t.Errorf("CheckDuration(%v) = %v, want ok %v", tt.d, err, tt.ok)
+		}
+	}
+}
+
+func TestLifetimeEnd(t *testing.T) {
+	now := time.Date(2026, 1, 1, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		l    Lifetime
+		def  time.Duration
+		want time.Time
+		bad  bool
+	}{
+		{name: "never", want: time.Time{}},
+		{name: "the custom status's default", def: time.Hour, want: now.Add(time.Hour)},
+		{name: "a duration beats the default", l: Lifetime{Duration: 30 * time.Minute}, def: time.Hour, want: now.Add(30 * time.Minute)},
+		{name: "an until beats the default", l: Lifetime{Until: now.Add(4 * time.Hour)}, def: time.Hour, want: now.Add(4 * time.Hour)},
+		{name: "until 366 days ahead", l: Lifetime{Until: now.Add(MaxDuration)}, want: now.Add(MaxDuration)},
+		{name: "until a second ahead", l: Lifetime{Until: now.Add(time.Second)}, want: now.Add(time.Second)},
+		{name: "both", l: Lifetime{Until: now.Add(time.Hour), Duration: time.Hour}, bad: true},
+		{name: "until now", l: Lifetime{Until: now}, bad: true},
+		{name: "until past", l: Lifetime{Until: now.Add(-time.Hour)}, bad: true},
+		{name: "until too far", l: Lifetime{Until: now.Add(MaxDuration + time.Second)}, bad: true},
+		{name: "duration too short", l: Lifetime{Duration: 59 * time.Second}, bad: true},
+		{name: "duration too long", l: Lifetime{Duration: MaxDuration + time.Second}, bad: true},
+	}
+	for _, tt := range tests {
+		got, err := tt.l.End(now, tt.def)
+		if tt.bad {
+			if !errors.Is(err, ErrLifetime) {
+				t.Errorf("%s: End = %v, %v; want an ErrLifetime", tt.name, got, err)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("%s: End = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
 }

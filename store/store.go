@@ -28,6 +28,7 @@ type User struct {
 	IdleLimit time.Duration   // the user's own idle limit; 0: the workspace default
 	AutoAway  bool            // whether idleness turns the user away at all
 	LastSeen  time.Time       // when the user's last connection ended; zero: never
+	Until     time.Time       // when Manual, Text and Custom expire; zero: never
 }
 
 // NewUser returns the state of a user who has never chosen anything.
@@ -70,6 +71,11 @@ type Store interface {
 	User(ctx context.Context, id string) (User, error)
 	// PutUser stores u, replacing any earlier state of u.ID.
 	PutUser(ctx context.Context, u User) error
+	// PutUsers stores every user of us as PutUser would, in one round
+	// trip (one transaction, one pipeline): the hub's writer saves the
+	// changes that arrive together at once. Ids are distinct. On error
+	// some may be stored and others not; writing them again is safe.
+	PutUsers(ctx context.Context, us []User) error
 
 	// Service returns the service state; a store that has never been
 	// written returns Service{Enabled: true}.

@@ -55,24 +55,24 @@ func (s *Server) verify(ctx context.Context, token string) (identity, error) {
 // the same admin standing, which the hub fixed at hello) moves the end of
 // the session to its exp. A refused refresh changes nothing: the session
 // still ends at the old exp.
-func (c *conn) refresh(cmd wire.Command) {
+func (c *conn) refresh(seq uint64, cmd wire.Command) {
 	ident, err := c.srv.verify(context.Background(), cmd.Token)
 	switch {
 	case err != nil:
-		c.replyError(cmd.ID, wire.CodeUnauthorized, err.Error())
+		c.replyError(seq, wire.CodeUnauthorized, err.Error())
 		return
 	case ident.ID != c.ident.ID:
-		c.replyError(cmd.ID, wire.CodeForbidden, "the token is for another user: a session keeps its user")
+		c.replyError(seq, wire.CodeForbidden, "the token is for another user: a session keeps its user")
 		return
 	case ident.Admin != c.ident.Admin:
-		c.replyError(cmd.ID, wire.CodeForbidden, "the token's roles differ from the session's: reconnect with it")
+		c.replyError(seq, wire.CodeForbidden, "the token's roles differ from the session's: reconnect with it")
 		return
 	}
 	c.mu.Lock()
 	c.setExpiry(ident.Expires)
 	c.mu.Unlock()
 	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true, Expires: optTime(ident.Expires)}
-	c.enqueue(outgoing{raw: wire.Encode(r)})
+	c.reply(seq, nil, wire.Encode(r))
 }
 
 // setExpiry aims the expiry timer at exp (zero: the session never ends).

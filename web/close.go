@@ -25,6 +25,8 @@ const (
 	closeTooManyConns                        // the user has too many connections (1008)
 	closeShutdown                            // the server is going away (1001)
 	closeWriteError                          // a write failed (1011)
+	closeBye                                 // the client said bye (1000, after the reply)
+	closeSignedOut                           // the user was signed out elsewhere (4003)
 	closeDead                                // silent for 2.5 heartbeats: dropped, no close frame
 	closeTooBig                              // the client sent a frame over the limit
 	closeGone                                // the connection dropped without a close
@@ -44,6 +46,8 @@ var closeReasons = [...]struct {
 	closeTooManyConns: {websocket.StatusPolicyViolation, "too many connections for this user", "too_many_conns"},
 	closeShutdown:     {websocket.StatusGoingAway, "server going away", "shutdown"},
 	closeWriteError:   {websocket.StatusInternalError, "write failed", "write_error"},
+	closeBye:          {websocket.StatusNormalClosure, "bye", "bye"},
+	closeSignedOut:    {4003, "signed out", "signed_out"},
 	closeDead:         {0, "", "dead"},
 	closeTooBig:       {0, "", "too_big"},
 	closeGone:         {0, "", "gone"},

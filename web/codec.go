@@ -21,13 +21,17 @@ func command(c wire.Command) hub.Command {
 		return hub.Idle{}
 	case wire.TypeSetStatus:
 		st, _ := presence.ParseStatus(c.Status)
-		cmd := hub.SetStatus{Manual: st}
+		cmd := hub.SetStatus{Manual: st, Lifetime: lifetime(c)}
 		if c.Text != nil {
 			cmd.Text = *c.Text
 		}
 		return cmd
 	case wire.TypeSetCustomStatus:
-		return hub.SetCustomStatus{Custom: c.Custom}
+		return hub.SetCustomStatus{Custom: c.Custom, Lifetime: lifetime(c)}
+	case wire.TypeBye:
+		return hub.Bye{}
+	case wire.TypeHistory:
+		return hub.History{User: c.User, Limit: *c.Limit}
 	case wire.TypeSetPrefs:
 		cmd := hub.SetPrefs{AutoAway: c.AutoAway}
 		if c.IdleLimitS != nil {
@@ -49,16 +53,38 @@ func command(c wire.Command) hub.Command {
 		return hub.ListStatuses{Query: c.Query, Offset: c.Offset, Limit: *c.Limit}
 	case wire.TypeAdminCreate:
 		p, _ := presence.ParseStatus(c.Presence)
-		return hub.CreateStatus{Name: c.Name, Presence: p}
+		return hub.CreateStatus{Name: c.Name, Presence: p, Duration: seconds(c.DurationS)}
 	case wire.TypeAdminUpdate:
 		p, _ := presence.ParseStatus(c.Presence)
-		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p}
+		return hub.UpdateStatus{ID: c.Custom, Name: c.Name, Presence: p, Duration: seconds(c.DurationS)}
 	case wire.TypeAdminDelete:
 		return hub.DeleteStatus{ID: c.Custom}
 	case wire.TypeAdminSettings:
 		return hub.AdminSettings{IdleLimit: time.Duration(*c.IdleLimitS) * time.Second}
 	}
 	return nil
+}
+
+// lifetime is the until or duration_s of a status pick.
+func lifetime(c wire.Command) status.Lifetime {
+	return status.Lifetime{Until: c.UntilTime(), Duration: seconds(c.DurationS)}
+}
+
+// seconds is a duration_s, 0 when absent.
+func seconds(s *int) time.Duration {
+	if s == nil {
+		return 0
+	}
+	return time.Duration(*s) * time.Second
+}
+
+// optSeconds is a duration as duration_s: null when zero.
+func optSeconds(d time.Duration) *int {
+	if d <= 0 {
+		return nil
+	}
+	s := int(d / time.Second)
+	return &s
 }
 
 func optString(s string) *string {
@@ -68,28 +94,43 @@ func optString(s string) *string {
 	return &s
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC().Truncate(time.Millisecond)
-	return &t
+func optTime(t time.Time) *wire.Time { return wire.NewTime(t) }
+
+// entryBuf holds what a wire entry points to, so that an entry encoded
+// from a buffer on the stack costs no allocation.
+type entryBuf struct {
+	custom, reason     string
+	since, seen, until wire.Time
 }
 
-func entry(e hub.Entry) wire.Entry {
+// entry is e as the protocol shows it: the one place a hub.Entry becomes a
+// wire.Entry. The entry points into buf.
+func (buf *entryBuf) entry(e *hub.Entry) wire.Entry {
+	w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
 	if e.Disabled {
-		return wire.Entry{ID: e.User, Status: wire.StatusDisabled}
+		return w
 	}
-	return wire.Entry{ID: e.User, Status: e.Status.String(), Text: e.Text, Custom: optString(e.Custom),
-		Since: optTime(e.Since), LastSeen: optTime(e.LastSeen)}
-}
-
-func entries(es []hub.Entry) []wire.Entry {
-	out := make([]wire.Entry, len(es))
-	for i, e := range es {
-		out[i] = entry(e)
+	w.Status, w.Text = e.Status.String(), e.Text
+	if e.Custom != "" {
+		buf.custom = e.Custom
+		w.Custom = &buf.custom
 	}
-	return out
+	if !e.Since.IsZero() {
+		buf.since = wire.Time{Time: e.Since}
+		w.Since = &buf.since
+	}
+	if !e.LastSeen.IsZero() {
+		buf.seen = wire.Time{Time: e.LastSeen}
+		w.LastSeen = &buf.seen
+	}
+	if !e.Until.IsZero() {
+		buf.until = wire.Time{Time: e.Until}
+		w.Until = &buf.until
+	}
+	if buf.reason = e.Reason.String(); buf.reason != "" {
+		w.Reason = &buf.reason
+	}
+	return w
 }
 
 func self(s hub.Self) wire.Self {
@@ -97,7 +138,8 @@ func self(s hub.Self) wire.Self {
 	if s.Disabled {
 		st = wire.StatusDisabled
 	}
-	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom)}
+	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom),
+		Until: optTime(s.Until), Reason: optString(s.Reason.String())}
 }
 
 func service(s hub.Service) wire.Service {
@@ -114,7 +156,7 @@ func service(s hub.Service) wire.Service {
 }
 
 func custom(c status.Custom) wire.CustomStatus {
-	return wire.CustomStatus{ID: c.ID, Name: c.Name, Presence: c.Presence.String()}
+	return wire.CustomStatus{ID: c.ID, Name: c.Name, Presence: c.Presence.String(), DurationS: optSeconds(c.Duration)}
 }
 
 func customs(cs []status.Custom) []wire.CustomStatus {
@@ -172,13 +214,12 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 }
 
 // result encodes r, and reports false for a result type it does not know.
+// Entries, the result of every connect, are encoded by hand instead (see
+// encodeEntriesResult).
 func result(id string, r hub.Result) (wire.Result, bool) {
 	w := wire.Result{Type: wire.TypeResult, ID: id, OK: true}
 	switch r := r.(type) {
 	case nil:
-	case hub.Entries:
-		es := entries(r)
-		w.Users = &es
 	case hub.SelfResult:
 		s := self(r.Self)
 		w.Self = &s
@@ -202,6 +243,13 @@ func result(id string, r hub.Result) (wire.Result, bool) {
 			Limit: limitPtr(r.Service.Limit), Edition: string(r.Service.Edition), ServiceSince: optTime(r.Service.Since)}
 	case hub.SettingsResult:
 		w.Settings = &wire.Settings{IdleLimitS: int(r.IdleLimit / time.Second)}
+	case hub.HistoryResult:
+		items := make([]wire.HistoryItem, len(r.Items))
+		for i, t := range r.Items {
+			items[i] = wire.HistoryItem{At: wire.Time{Time: t.At}, Status: t.Status.String(),
+				Previous: t.Previous.String(), Text: t.Text, Reason: t.Reason.String()}
+		}
+		w.Items = &items
 	default:
 		return w, false
 	}
@@ -245,31 +293,15 @@ func encodeEntriesResult(id string, es []hub.Entry) []byte {
 	return append(b, '}')
 }
 
-// appendEntries appends es as a JSON array, each entry what entry makes of
-// it, without its allocations.
+// appendEntries appends es as a JSON array of wire entries.
 func appendEntries(b []byte, es []hub.Entry) []byte {
 	b = append(b, '[')
+	var buf entryBuf
 	for i := range es {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		e := &es[i]
-		w := wire.Entry{ID: e.User, Status: wire.StatusDisabled}
-		var since, seen time.Time
-		if !e.Disabled {
-			w.Status, w.Text = e.Status.String(), e.Text
-			if e.Custom != "" {
-				w.Custom = &e.Custom
-			}
-			if !e.Since.IsZero() {
-				since = e.Since.UTC().Truncate(time.Millisecond)
-				w.Since = &since
-			}
-			if !e.LastSeen.IsZero() {
-				seen = e.LastSeen.UTC().Truncate(time.Millisecond)
-				w.LastSeen = &seen
-			}
-		}
+		w := buf.entry(&es[i])
 		b = wire.AppendEntry(b, &w)
 	}
 	return append(b, ']')

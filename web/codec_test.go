@@ -27,13 +27,16 @@ func TestHandEncoders(t *testing.T) {
 		{{User: "d", Disabled: true, Text: "hidden", Since: at}, {User: "é\u2028", Status: presence.Away, Since: at}},
 	}
 	for _, es := range cases {
-		want := wire.Encode(wire.Presence{Type: wire.TypePresence, Users: entries(es)})
+		ws := make([]wire.Entry, len(es))
+		for i := range es {
+			ws[i] = new(entryBuf).entry(&es[i])
+		}
+		want := wire.Encode(wire.Presence{Type: wire.TypePresence, Users: ws})
 		if got := encodePresence(es); !bytes.Equal(got, want) {
 			t.Errorf("encodePresence\n got %s\nwant %s", got, want)
 		}
 		for _, id := range []string{"", "17", "<&>"} {
-			r, _ := result(id, es)
-			want := wire.Encode(r)
+			want := wire.Encode(wire.Result{Type: wire.TypeResult, ID: id, OK: true, Users: &ws})
 			if got := encodeMessage(&hub.Reply{RequestID: id, Result: es}, identity{}, "", 0); !bytes.Equal(got, want) {
 				t.Errorf("snapshot result\n got %s\nwant %s", got, want)
 			}
@@ -45,8 +48,9 @@ func TestHandEncoders(t *testing.T) {
 func TestEveryResultEncodes(t *testing.T) {
 	for _, r := range []hub.Result{nil, hub.Entries{}, hub.SelfResult{}, hub.PrefsResult{}, hub.StatusResult{},
 		hub.StatusPage{}, hub.ServiceResult{}, hub.Stats{}, hub.SettingsResult{}} {
-		if _, ok := result("1", r); !ok {
-			t.Errorf("no encoding for %T", r)
+		b := encodeMessage(&hub.Reply{RequestID: "1", Result: r}, identity{}, "", 0)
+		if f, err := wire.DecodeFrame(b); err != nil || f.Type != wire.TypeResult || !f.OK {
+			t.Errorf("%T encodes as %s", r, b)
 		}
 	}
 }

@@ -13,6 +13,11 @@ import (
 	"github.com/presenced/presenced/web/wire"
 )
 
+// answerWait bounds how long a connection closed for abuse waits for the
+// replies to the commands it read before the decision (a store write takes
+// at most 3 s) before it closes anyway.
+const answerWait = 5 * time.Second
+
 // conn is one authenticated WebSocket connection: its read loop and its
 // outbox (the hub.Sink). Server.beats pings it.
 type conn struct {
@@ -21,6 +26,7 @@ type conn struct {
 	id      hub.ConnID
 	ident   identity
 	session string
+	source  string // the client's address, for the abuse log
 
 	pinger *pinger // its socket, and when the client was last heard from
 
@@ -32,9 +38,14 @@ type conn struct {
 	lastPresence time.Time            // when the last presence frame's write began
 	flushAt      *time.Timer          // armed while presence waits for its window
 	closed       bool
-	closeNext    closeReason // close once the queue is written; 0: none
-	expires      time.Time   // when the token ends the session; zero: never
-	expiry       *time.Timer // aimed at expires
+	closeNext    closeReason   // close once the queue is written and every slot answered; 0: none
+	closeDone    chan struct{} // closed by that close, when someone waits for it
+	expires      time.Time     // when the token ends the session; zero: never
+	expiry       *time.Timer   // aimed at expires
+	slots        []*slot       // frames waiting for their replies, in order (order.go)
+	nextSeq      uint64        // the next frame's slot
+	welcomed     bool          // the hub has answered the hello
+	dead         bool          // closed for silence: the hub gives it no grace
 
 	wg sync.WaitGroup // flush and close goroutines
 }
@@ -66,10 +77,16 @@ type outgoing struct {
 // Send queues m behind earlier messages. When the service goes off,
 // presence changes not yet written are dropped: none may follow the event.
 func (c *conn) Send(m hub.Message) {
-	if sc, ok := m.(*hub.ServiceChanged); ok && !sc.Service.Enabled {
-		c.mu.Lock()
-		c.pending, c.order = nil, nil
-		c.mu.Unlock()
+	switch m := m.(type) {
+	case *hub.ServiceChanged:
+		if !m.Service.Enabled {
+			c.mu.Lock()
+			c.pending, c.order = nil, nil
+			c.mu.Unlock()
+		}
+	case *hub.Reply, *hub.Welcome:
+		c.hubReply(m) // in the order of the frames they answer
+		return
 	}
 	c.enqueue(outgoing{m: m})
 }
@@ -98,11 +115,16 @@ func (c *conn) Close(r hub.CloseReason) {
 	switch r {
 	case hub.CloseTooManyConns:
 		c.closeNext = closeTooManyConns
-		if !c.writing {
-			c.startFlush()
-		}
+	case hub.CloseBye:
+		c.closeNext = closeBye
+	case hub.CloseSignedOut:
+		c.closeNext = closeSignedOut
 	default:
 		c.closeLocked(closeShutdown)
+		return
+	}
+	if !c.writing {
+		c.startFlush()
 	}
 }
 
@@ -162,7 +184,7 @@ func (c *conn) flush() {
 		c.queue, c.order, c.pending = nil, nil, nil
 		if c.closed || (len(queue) == 0 && len(order) == 0) {
 			c.writing = false
-			if c.closeNext != 0 {
+			if c.closeNext != 0 && len(c.slots) == 0 {
 				c.closeLocked(c.closeNext)
 			}
 			c.mu.Unlock()
@@ -240,9 +262,13 @@ func (c *conn) closeLocked(r closeReason) {
 		return
 	}
 	c.closed = true
-	c.queue, c.order, c.pending = nil, nil, nil
+	c.queue, c.order, c.pending, c.slots = nil, nil, nil, nil
 	if c.flushAt != nil {
 		c.flushAt.Stop()
+	}
+	if c.closeDone != nil {
+		close(c.closeDone)
+		c.closeDone = nil
 	}
 	c.srv.countClose(r)
 	c.wg.Add(1)
@@ -256,9 +282,25 @@ func (c *conn) closeLocked(r closeReason) {
 	}()
 }
 
+// leave tells the hub the connection is gone. One found dead by heartbeat
+// gets no reconnect grace: the wait for it already happened.
+func (c *conn) leave() {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		c.srv.cfg.Hub.DisconnectDead(c.id)
+	} else {
+		c.srv.cfg.Hub.Disconnect(c.id)
+	}
+}
+
 // serve runs the connection after a good hello, until it ends.
 func (c *conn) serve(ctx context.Context, helloID string) {
 	s := c.srv
+	c.mu.Lock()
+	c.open(helloID, wire.TypeHello, time.Now()) // helloSeq
+	c.mu.Unlock()
 	c.pinger.noteHeard()
 	s.beats.add(c)
 	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
@@ -267,7 +309,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 		c.mu.Unlock()
 		return
 	}
-	defer s.cfg.Hub.Disconnect(c.id)
+	defer c.leave()
 	c.mu.Lock()
 	c.setExpiry(c.ident.Expires)
 	c.mu.Unlock()
@@ -277,7 +319,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 	var refused int
 	var windowStart time.Time
 	for {
-		_, data, err := c.ws.Read(ctx)
+		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			c.readEnded(err)
 			return
@@ -289,45 +331,105 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 				windowStart, refused = now, 0
 			}
 			refused++
+			cmd, _ := wire.Decode(data)
+			c.mu.Lock()
+			seq, ok := c.open(cmd.ID, "", now)
+			c.mu.Unlock()
 			if refused > s.cfg.AbuseRefusals {
-				c.mu.Lock()
-				c.closeLocked(closeRateLimited)
-				c.mu.Unlock()
+				// Every frame read so far gets its answer, this one
+				// too, before the close.
+				if ok {
+					c.replyError(seq, wire.CodeRateLimited, "too many commands: the connection is closed")
+				}
+				s.abuse.note("rate_limited", c.source)
+				c.closeWhenAnswered(closeRateLimited)
 				return
 			}
-			cmd, _ := wire.Decode(data)
-			c.replyError(cmd.ID, wire.CodeRateLimited, "too many commands: slow down")
+			if ok {
+				c.replyError(seq, wire.CodeRateLimited, "too many commands: slow down")
+			}
 			continue
 		}
-		c.handle(data)
+		if typ != websocket.MessageText {
+			s.metrics.commands.WithLabelValues("binary").Inc()
+			c.mu.Lock()
+			seq, ok := c.open("", "", now)
+			c.mu.Unlock()
+			if ok {
+				c.replyError(seq, wire.CodeBadRequest, "binary frames are not part of the protocol: send each command as JSON in a text frame")
+			}
+			continue
+		}
+		c.handle(data, now)
 	}
 }
 
-// handle runs one client frame.
-func (c *conn) handle(data []byte) {
+// closeWhenAnswered closes the connection for r once every frame read so
+// far is answered and the answers are written, or after answerWait, and
+// returns when it is closed.
+func (c *conn) closeWhenAnswered(r closeReason) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.closeNext, c.closeDone = r, done
+	if !c.writing && !c.closed {
+		c.startFlush()
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(answerWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.mu.Lock()
+		c.closeLocked(r)
+		c.mu.Unlock()
+	}
+}
+
+// handle runs one client frame, read at began.
+func (c *conn) handle(data []byte, began time.Time) {
 	s := c.srv
 	cmd, err := wire.Decode(data)
+	typ := cmd.Type
 	if err != nil {
-		we := protocolError(err)
-		s.metrics.commands.WithLabelValues("invalid").Inc()
-		c.replyError(cmd.ID, we.Code, we.Message)
+		typ = "invalid"
+	}
+	s.metrics.commands.WithLabelValues(typ).Inc()
+	c.mu.Lock()
+	seq, ok := c.open(cmd.ID, typ, began)
+	c.mu.Unlock()
+	if !ok {
 		return
 	}
-	s.metrics.commands.WithLabelValues(cmd.Type).Inc()
+	if err != nil {
+		we := protocolError(err)
+		c.replyError(seq, we.Code, we.Message)
+		return
+	}
 	switch cmd.Type {
 	case wire.TypePing:
-		c.enqueue(outgoing{raw: wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID})})
+		c.reply(seq, nil, wire.Encode(wire.Pong{Type: wire.TypePong, ID: cmd.ID}))
 	case wire.TypeHello:
-		c.replyError(cmd.ID, wire.CodeBadRequest, "already signed in: hello is the first frame only")
+		c.replyError(seq, wire.CodeBadRequest, "already signed in: hello is the first frame only")
 	case wire.TypeRefresh:
-		c.refresh(cmd)
+		c.refresh(seq, cmd)
 	default:
-		s.cfg.Hub.Do(c.id, cmd.ID, command(cmd))
+		c.mu.Lock()
+		refused := c.closeNext == closeTooManyConns
+		c.mu.Unlock()
+		if refused {
+			c.replyError(seq, wire.CodeOverLimit, "this connection was refused: the user has the most connections allowed")
+			return
+		}
+		if !s.cfg.Hub.Do(c.id, slotID(seq), command(cmd)) {
+			c.replyError(seq, wire.CodeUnavailable, "the server is shutting down")
+		}
 	}
 }
 
-func (c *conn) replyError(id, code, msg string) {
-	c.Send(&hub.Reply{RequestID: id, Err: &hub.Error{Code: code, Message: msg}})
+// replyError answers the frame of slot seq with an error.
+func (c *conn) replyError(seq uint64, code, msg string) {
+	c.reply(seq, &hub.Reply{Err: &hub.Error{Code: code, Message: msg}}, nil)
 }
 
 // readEnded counts why the read loop ended.
@@ -341,6 +443,7 @@ func (c *conn) readEnded(err error) {
 	switch websocket.CloseStatus(err) {
 	case websocket.StatusMessageTooBig:
 		c.srv.countClose(closeTooBig)
+		c.srv.abuse.note("too_big", c.source)
 	case -1:
 		c.srv.countClose(closeGone)
 	default:

@@ -43,6 +43,8 @@ type options struct {
 	dir string // data folder; default: a new temp dir
 	// open opens the store; default: a bbolt store in dir.
 	open func(t *testing.T, dir string) store.Store
+	// log receives the server's logs; default: none.
+	log *zerolog.Logger
 }
 
 // startNode starts a node and stops it when the test ends.
@@ -72,6 +74,9 @@ func startNode(t *testing.T, opts options) *node {
 	opts.web.Hub = h
 	opts.web.Secret = testSecret
 	opts.web.Log = zerolog.Nop()
+	if opts.log != nil {
+		opts.web.Log = *opts.log
+	}
 	srv := New(opts.web)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -173,6 +173,7 @@ func (c *conn) beat(now time.Time, interval, tick time.Duration) time.Duration {
 	}
 	if !now.Before(dead) {
 		c.closed = true
+		c.dead = true
 		c.srv.countClose(closeDead)
 		c.mu.Unlock()
 		c.ws.CloseNow() // the peer is gone: no close handshake to wait for

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,10 +78,44 @@ type Config struct {
 	// Node names this node in metrics (a "node" label on each), when it is
 	// one of several. Default: no label.
 	Node string
-	// MaxConns caps open WebSocket connections on this process, so it
-	// stays under its open-file limit; upgrades past it get HTTP 503.
-	// Default: no cap.
+	// MaxConns is the budget of connections Serve holds at once, every
+	// kind counted (keep-alive HTTP, WebSockets in their hello, signed-in
+	// WebSockets), so the process stays under its open-file limit. Half of
+	// it is kept for signed-in connections: those not signed in yet may
+	// hold the other half. A connection past the budget is answered HTTP
+	// 503 and closed, once any idle keep-alive connection has been closed
+	// to make room. Default: no budget.
 	MaxConns int
+	// Metrics are the server's metrics, made beforehand to observe the
+	// store too (NewMetrics, store.Observe). Default: new ones, labelled
+	// with Node.
+	Metrics *Metrics
+	// Cluster counts the backplane's messages and resyncs, for metrics.
+	// Default: none, no cluster metrics.
+	Cluster ClusterCounts
+	// MaxPendingPerSource caps the connections not signed in yet (HTTP
+	// and WebSockets before their hello) that one source address may hold
+	// in Serve; past it a new one is answered HTTP 503. Behind a proxy
+	// every client has the proxy's address: raise it or turn it off.
+	// Default: 64; negative: no cap.
+	MaxPendingPerSource int
+	// PressureAuthTimeout replaces AuthTimeout, when shorter, for
+	// connections accepted while the node is under pressure (three quarters
+	// of MaxConns spent, or half the share of connections not signed in),
+	// so that silent sockets cannot hold it. Default: 2 s.
+	PressureAuthTimeout time.Duration
+	// Addr is the address the server was asked to listen on: its host,
+	// besides IP addresses, localhost and the hosts of AllowedOrigins, is
+	// one the Host header may name (a check against DNS rebinding).
+	// Default: the listener's address.
+	Addr string
+	// HTTPIdleTimeout closes a keep-alive HTTP connection idle this long:
+	// it holds a file descriptor like any other. Default: 30 s.
+	HTTPIdleTimeout time.Duration
+	// AbuseLogEvery is how often the log may say, per kind of abuse (bad
+	// hellos, hello timeouts, oversized frames, rate-limit closes, refused
+	// connections), how many there were and from where. Default: 10 s.
+	AbuseLogEvery time.Duration
 }
 
 // DefaultFlushWindow is Config.FlushWindow's default: shorter than the
@@ -89,20 +124,26 @@ type Config struct {
 // frame or two.
 const DefaultFlushWindow = 5 * time.Millisecond
 
+// maxHeaderBytes bounds a request's headers: tokens travel in the hello
+// frame, not in headers, and net/http's default is 1 MiB.
+const maxHeaderBytes = 16 << 10
+
 // Server serves the protocol over HTTP. Create it with New.
 type Server struct {
 	cfg      Config
 	log      zerolog.Logger
 	verifier *auth.Verifier
-	metrics  *metrics
+	metrics  *Metrics
+	guard    *guard
+	abuse    *abuseLog
 	beats    *heartbeats
 
-	open     atomic.Int64 // open WebSocket connections
 	upgrades atomic.Int64 // WebSocket connections accepted, ever
 	release  func()       // returns freed memory after a burst; nil: debug.FreeOSMemory
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	wg       sync.WaitGroup // goroutines of open connections
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	wg    sync.WaitGroup // goroutines of open connections
 
 	// stopping ends when the server shuts down: connections still in
 	// their hello give up, the others are closed by closeAll.
@@ -122,6 +163,12 @@ func New(cfg Config) *Server {
 	def(&cfg.FlushWindow, DefaultFlushWindow)
 	def(&cfg.WriteTimeout, 10*time.Second)
 	def(&cfg.AbuseWindow, 10*time.Second)
+	def(&cfg.PressureAuthTimeout, 2*time.Second)
+	def(&cfg.AbuseLogEvery, 10*time.Second)
+	def(&cfg.HTTPIdleTimeout, 30*time.Second)
+	if cfg.MaxPendingPerSource == 0 {
+		cfg.MaxPendingPerSource = 64
+	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = 1024
 	}
@@ -134,17 +181,28 @@ func New(cfg Config) *Server {
 	if cfg.AbuseRefusals <= 0 {
 		cfg.AbuseRefusals = 100
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(cfg.Node)
+	}
+	cfg.Metrics.register(cfg.Hub, cfg.Cluster)
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
 		verifier: cfg.Verifier,
-		metrics:  newMetrics(cfg.Hub, cfg.Node),
+		metrics:  cfg.Metrics,
 		conns:    make(map[*conn]struct{}),
+		abuse:    newAbuseLog(cfg.Log, cfg.AbuseLogEvery),
 		beats:    newHeartbeats(cfg.Heartbeat),
 	}
 	if s.verifier == nil {
 		s.verifier = newVerifier(cfg)
 	}
+	s.guard = newGuard(cfg.MaxConns, max(cfg.MaxPendingPerSource, 0),
+		func(reason string, src netip.Addr) {
+			s.metrics.connsRefused.WithLabelValues(reason).Inc()
+			s.abuse.note(reason, src.String())
+		},
+		func() { s.metrics.idleClosed.Inc() })
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	return s
 }
@@ -154,15 +212,18 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	page, _ := fs.Sub(static, "static")
-	mux.Handle("GET /", http.FileServerFS(page))
-	mux.HandleFunc("GET /ws", s.serveWS)
+	hosts := newHostCheck(s.cfg.Addr, s.cfg.AllowedOrigins)
+	mux.Handle("GET /", hosts.wrap(http.FileServerFS(page)))
+	mux.Handle("GET /ws", hosts.wrap(http.HandlerFunc(s.serveWS)))
+	// Probes come from the platform, by whatever name it knows the node:
+	// they tell nothing a rebinding page could use.
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /healthz", s.serveReady)
 	if s.cfg.Dev {
-		mux.HandleFunc("GET /dev/token", s.serveDevToken)
+		mux.Handle("GET /dev/token", loopbackOnly(http.HandlerFunc(s.serveDevToken)))
 	}
-	return mux
+	return s.metrics.instrument(mux)
 }
 
 // AdminHandler serves /metrics and net/http/pprof, for the admin listener.
@@ -173,15 +234,11 @@ func (s *Server) AdminHandler() http.Handler {
 	return mux
 }
 
+// serveReady answers 200 while the hub serves and its store and backplane
+// answer, else 503 saying why.
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
-	select {
-	case <-s.cfg.Hub.Ready():
-	default:
-		http.Error(w, "not ready: loading the store", http.StatusServiceUnavailable)
-		return
-	}
-	if !s.cfg.Hub.Healthy() {
-		http.Error(w, "not ready: the store is unreachable", http.StatusServiceUnavailable)
+	if why := s.cfg.Hub.Unready(); why != "" {
+		http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 		return
 	}
 	if err := s.verifier.Ready(); err != nil {
@@ -208,15 +265,6 @@ func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	if max := s.cfg.MaxConns; max > 0 && s.open.Load() >= int64(max) {
-		s.metrics.refused.WithLabelValues("capacity").Inc()
-		// Not kept alive: at capacity, an idle HTTP connection holds one of
-		// the few files left, and accept would fail for the next client
-		// instead of answering it 503.
-		w.Header().Set("Connection", "close")
-		http.Error(w, "this node is at its connection capacity; try another node or later", http.StatusServiceUnavailable)
-		return
-	}
 	p := new(pinger)
 	ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
@@ -226,7 +274,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.metrics.refused.WithLabelValues("handshake").Inc()
 		return // Accept has answered the request
 	}
-	s.open.Add(1)
 	s.upgrades.Add(1)
 	ws.SetReadLimit(wire.MaxFrame)
 	// The connection runs on a goroutine of its own and the handler
@@ -238,30 +285,39 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.conns == nil { // shutting down
 		s.mu.Unlock()
-		s.open.Add(-1)
 		closeShutdown.close(ws)
 		return
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	src := peer{addr: r.RemoteAddr, conn: guardedConnOf(r)}
 	go func() {
 		defer s.wg.Done()
-		defer s.open.Add(-1)
-		s.serveConn(s.stopping, ws, p)
+		s.serveConn(s.stopping, ws, p, src)
 	}()
+}
+
+// peer is where a WebSocket comes from: its address, and the counted
+// connection it runs on (nil when not served by Serve).
+type peer struct {
+	addr string
+	conn *guardedConn
 }
 
 // serveConn authenticates ws and runs it until it ends. Shutdown (stop)
 // ends a hello in progress; an authenticated connection is closed by
 // closeAll instead, with 1001.
-func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, p *pinger) {
+func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, p *pinger, src peer) {
 	defer ws.CloseNow()
-	ident, helloID, ok := s.hello(stop, ws)
+	ident, helloID, ok := s.hello(stop, ws, src.addr)
 	if !ok {
 		return
 	}
+	if src.conn != nil {
+		src.conn.markSignedIn()
+	}
 	ctx := context.WithoutCancel(stop)
-	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), pinger: p}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), pinger: p, source: src.addr}
 	if !s.track(c) {
 		closeShutdown.close(ws)
 		return
@@ -272,26 +328,38 @@ func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, p *pinger) 
 }
 
 // hello reads and checks the first frame. On failure it has closed ws.
-func (s *Server) hello(ctx context.Context, ws *websocket.Conn) (identity, string, bool) {
+func (s *Server) hello(ctx context.Context, ws *websocket.Conn, src string) (identity, string, bool) {
+	timeout := s.cfg.AuthTimeout
+	if s.guard.underPressure() {
+		timeout = min(timeout, s.cfg.PressureAuthTimeout)
+	}
 	// Not a read deadline: coder/websocket drops the connection when a
 	// read's context ends, and the client must learn 4002.
-	timer := time.AfterFunc(s.cfg.AuthTimeout, func() {
+	timer := time.AfterFunc(timeout, func() {
 		s.countClose(closeAuthTimeout)
+		s.abuse.note("auth_timeout", src)
 		closeAuthTimeout.close(ws)
 	})
-	_, data, err := ws.Read(ctx)
+	typ, data, err := ws.Read(ctx)
 	if fired := !timer.Stop(); fired || err != nil {
+		if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+			s.abuse.note("too_big", src)
+		}
 		return identity{}, "", false
 	}
 	cmd, derr := wire.Decode(data)
 	fail := func(msg string) (identity, string, bool) {
 		s.metrics.errors.WithLabelValues(wire.CodeUnauthorized).Inc()
 		s.countClose(closeUnauthorized)
+		s.abuse.note("auth_failed", src)
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		ws.Write(wctx, websocket.MessageText, encodeError(cmd.ID, wire.CodeUnauthorized, msg))
 		closeUnauthorized.close(ws)
 		return identity{}, "", false
+	}
+	if typ != websocket.MessageText {
+		return fail("the first frame must be hello with a token, in a text frame: the protocol has no binary frames")
 	}
 	if cmd.Type != wire.TypeHello {
 		return fail("the first frame must be hello with a token")
@@ -334,14 +402,23 @@ func (s *Server) untrack(c *conn) {
 // closes every WebSocket with 1001 and waits for their handlers, for at
 // most 4 s in all, and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.Addr == "" {
+		s.cfg.Addr = ln.Addr().String()
+	}
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnContext:       withConn,
+		ConnState:         s.guard.state,
 		ErrorLog:          newStdLog(s.log),
 	}
+	defer s.abuse.stop()
+	defer s.guard.wait()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(guardedListener{Listener: ln, g: s.guard}) }()
 	rctx, stopReleasing := context.WithCancel(ctx)
 	released := make(chan struct{})
 	go func() { defer close(released); s.releaseAfterBursts(rctx) }()

@@ -84,6 +84,9 @@ func TestLoadChurnMeasuresLatency(t *testing.T) {
 	if p.Samples == 0 || p.P50ms <= 0 || p.P99ms < p.P50ms || p.P99ms > 2000 {
 		t.Errorf("presence latency %+v, want samples and a sane p50 <= p99", p)
 	}
+	if a := s.AckLatency; a.Samples == 0 || int64(a.Samples) > s.ChangesAcked || a.P50ms <= 0 || a.P99ms < a.P50ms {
+		t.Errorf("reply latency %+v with %d acknowledged, want samples and a sane p50 <= p99", a, s.ChangesAcked)
+	}
 	if s.Frames == 0 || s.Events["presence"] == 0 {
 		t.Errorf("frames %d, events %v", s.Frames, s.Events)
 	}

@@ -199,6 +199,7 @@ type loader struct {
 	connected, failed, cancelled atomic.Int64
 	firstConnect, lastConnect    atomic.Int64 // Unix ns
 	connectLat, presenceLat      histogram
+	ackLat                       histogram // set_status sent to its result read
 
 	sent, acked, refused atomic.Int64 // status changes
 	enabledAt            atomic.Int64 // Unix ns of the latest service event "enabled"
@@ -462,6 +463,11 @@ func (l *loader) onEvent(f *wire.Frame) {
 		}
 	case wire.TypeResult:
 		l.acked.Add(1) // only status changes are sent without waiting
+		if f.Self != nil {
+			if sent, ok := parseMarker(f.Self.Text); ok {
+				l.ackLat.record(time.Duration(now.UnixNano() - sent))
+			}
+		}
 	case wire.TypeError:
 		l.refused.Add(1)
 		l.mu.Lock()

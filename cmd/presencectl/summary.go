@@ -38,6 +38,7 @@ type loadSummary struct {
 	ChangesAcked    int64          `json:"changes_acked"`
 	ChangesRefused  map[string]int `json:"changes_refused"`
 	PresenceLatency latencySummary `json:"presence_latency"`
+	AckLatency      latencySummary `json:"ack_latency"` // set_status sent to its ok read
 
 	Service      []serviceSeen    `json:"service_states"` // in the order first seen
 	ServiceFinal *serviceSeen     `json:"service_final"`  // the last one told
@@ -61,6 +62,7 @@ func (l *loader) summary() *loadSummary {
 		ChangesSent:     l.sent.Load(),
 		ChangesAcked:    l.acked.Load(),
 		PresenceLatency: l.presenceLat.summary(),
+		AckLatency:      l.ackLat.summary(),
 		Events:          make(map[string]int64),
 		Closes:          make(map[string]int),
 	}
@@ -133,6 +135,9 @@ func (s *loadSummary) print(w io.Writer) {
 		p := s.PresenceLatency
 		fmt.Fprintf(w, "  presence latency %d samples, p50 %.2fms, p90 %.2fms, p99 %.2fms, max %.2fms\n",
 			p.Samples, p.P50ms, p.P90ms, p.P99ms, p.MaxMS)
+		a := s.AckLatency
+		fmt.Fprintf(w, "  reply latency    %d samples, p50 %.2fms, p90 %.2fms, p99 %.2fms, max %.2fms\n",
+			a.Samples, a.P50ms, a.P90ms, a.P99ms, a.MaxMS)
 	}
 	fmt.Fprintf(w, "  service          ")
 	if len(s.Service) == 0 {

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +34,7 @@ import (
 	"github.com/presenced/presenced/store/boltstore"
 	"github.com/presenced/presenced/store/redisstore"
 	"github.com/presenced/presenced/web"
+	"github.com/presenced/presenced/web/wire"
 )
 
 // config is what the flags say.
@@ -46,23 +48,37 @@ type config struct {
 	limit          int
 	idleLimit      time.Duration
 	heartbeat      time.Duration
+	offlineGrace   time.Duration
 	allowedOrigins string
 	adminAddr      string
 	nodeID         string
 	nodeName       string
 	nodeTTL        time.Duration
 	auth           authConfig
+	logLevel       zerolog.Level
+	version        bool // print the version and exit
+	checkConfig    bool // check the configuration and exit
+
+	// idleLimitGiven: -idle-limit came from the command line or the
+	// environment, and wins over a setting an admin saved.
+	idleLimitGiven bool
+	connsPerUser   int
+	pendingPerSrc  int
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	// UTC with milliseconds in every log line: the process has one log
+	// format, and zerolog keeps it in globals.
+	zerolog.TimeFieldFormat = logTimeFormat
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "presenced:", err)
 		os.Exit(1)
 	}
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	var cfg config
+	cfg := config{logLevel: zerolog.InfoLevel}
 	fs := flag.NewFlagSet("presenced", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address")
@@ -72,19 +88,36 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; one of -jwt-secret, -jwks-url or -dev is required")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
-	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit (1s or more)")
+	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit, "+minIdle.String()+".."+maxIdle.String()+"; wins over the one an admin saved")
 	fs.DurationVar(&cfg.heartbeat, "heartbeat", 10*time.Second, "server ping interval; silent for 2.5 of them is dead")
+	fs.DurationVar(&cfg.offlineGrace, "offline-grace", 5*time.Second, "how long a user whose last connection closed keeps their status (0: off)")
 	fs.StringVar(&cfg.allowedOrigins, "allowed-origins", "", "comma-separated extra origin patterns for browsers on other hosts")
 	fs.StringVar(&cfg.adminAddr, "admin-addr", "127.0.0.1:9090", "metrics and pprof listener (empty: off)")
 	fs.StringVar(&cfg.nodeID, "node-id", "", "this node's identity in the cluster (with -redis); default: a new uuid per run")
 	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's advertised name in logs; default: host name and port")
 	fs.DurationVar(&cfg.nodeTTL, "node-ttl", 8*time.Second, "with -redis: a node silent this long is dead and its connections are dropped")
 	authFlags(fs, &cfg.auth)
+	fs.Func("log-level", "debug, info (default), warn or error", func(v string) error {
+		l, err := zerolog.ParseLevel(v)
+		if err != nil || v == "" || l > zerolog.ErrorLevel {
+			return errors.New("must be debug, info, warn or error")
+		}
+		cfg.logLevel = l
+		return nil
+	})
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.checkConfig, "check-config", false, "check flags, environment and the store's reachability, then exit 0 (valid) or 1")
+	fs.IntVar(&cfg.connsPerUser, "max-conns-per-user", 0, "one user's connections on this node, past which they are refused (default: 20 free, 250 enterprise)")
+	fs.IntVar(&cfg.pendingPerSrc, "max-pending-per-source", 64, "connections not signed in yet from one address (0: no cap; raise it behind a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if err := envDefaults(fs); err != nil {
 		return cfg, err
+	}
+	fs.Visit(func(f *flag.Flag) { cfg.idleLimitGiven = cfg.idleLimitGiven || f.Name == "idle-limit" })
+	if cfg.version {
+		return cfg, nil
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -93,18 +126,39 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-edition must be free or enterprise, not %q", cfg.edition)
 	case cfg.limit < 1 || cfg.limit > hub.FreeLimit:
 		return cfg, fmt.Errorf("-connection-limit must be 1..%d: it may lower the free edition's limit, never raise it", hub.FreeLimit)
-	case cfg.idleLimit < time.Second:
-		return cfg, errors.New("-idle-limit must be 1s or more")
+	case cfg.idleLimit < minIdle || cfg.idleLimit > maxIdle:
+		return cfg, fmt.Errorf("-idle-limit must be %v..%v, as in admin.settings, not %v", minIdle, maxIdle, cfg.idleLimit)
 	case cfg.heartbeat < 100*time.Millisecond:
 		return cfg, errors.New("-heartbeat must be 100ms or more")
+	case cfg.connsPerUser < 0:
+		return cfg, errors.New("-max-conns-per-user must be 0 (the default) or more")
+	case cfg.pendingPerSrc < 0:
+		return cfg, errors.New("-max-pending-per-source must be 0 (no cap) or more")
+	case cfg.offlineGrace < 0:
+		return cfg, errors.New("-offline-grace must be 0 (off) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
+	case cfg.redis != "" && !strings.Contains(cfg.redis, "://"):
+		return cfg, fmt.Errorf("-redis must be a URL: did you mean redis://%s/0?", cfg.redis)
 	}
 	if err := checkAuth(cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
 }
+
+// The idle limit's range, the same as admin.settings' and set_prefs'.
+const (
+	minIdle = wire.MinIdleS * time.Second
+	maxIdle = wire.MaxIdleS * time.Second
+)
+
+// minSecret is the shortest HS256 secret that is not a warning: RFC 7518
+// asks for a key as long as the hash, 32 bytes.
+const minSecret = 32
+
+// logTimeFormat is RFC 3339 in UTC with milliseconds.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // envDefaults sets every flag not given on the command line from its
 // PRESENCE_ variable, if set.
@@ -118,18 +172,19 @@ func envDefaults(fs *flag.FlagSet) error {
 		if given[f.Name] || !ok || err != nil {
 			return
 		}
-		if e := f.Value.Set(v); e != nil {
+		// fs.Set, not f.Value.Set: fs.Visit then counts it as given.
+		if e := fs.Set(f.Name, v); e != nil {
 			err = fmt.Errorf("%s=%q: %w", env, v, e)
 		}
 	})
 	return err
 }
 
-func newLogger(dev bool, w io.Writer) zerolog.Logger {
+func newLogger(dev bool, level zerolog.Level, w io.Writer) zerolog.Logger {
 	if dev {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
-	return zerolog.New(w).With().Timestamp().Logger()
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
 func openStore(ctx context.Context, cfg config) (store.Store, *redis.Client, error) {
@@ -144,16 +199,27 @@ func openStore(ctx context.Context, cfg config) (store.Store, *redis.Client, err
 	return st, nil, err
 }
 
-func run(args []string, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	log := newLogger(cfg.dev, cfg.logLevel, stderr)
+	// go-redis logs every failed dial on its own; the store and the cluster
+	// log one line per outage instead.
+	redis.SetLogger(redisLog{log.With().Str("component", "redis").Logger()})
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil
+	case cfg.version:
+		fmt.Fprintln(stdout, version())
+		return nil
+	case cfg.checkConfig:
+		return checkConfig(cfg, err, stdout)
+	case err != nil:
 		return err
 	}
-	log := newLogger(cfg.dev, stderr)
 	secret := []byte(cfg.secret)
+	if w := secretWarning(cfg); w != "" {
+		log.Warn().Msg(w)
+	}
 	if cfg.dev {
 		log.Warn().Msg("dev mode: anyone can mint a token at /dev/token; never run it like this in production")
 		if len(secret) == 0 {
@@ -176,36 +242,39 @@ func run(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	// go-redis logs every failed dial on its own; the store and the cluster
-	// log one line per outage instead.
-	redis.SetLogger(redisLog{log.With().Str("component", "redis").Logger()})
 	st, rdb, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	kind := "bolt"
-	if rdb != nil {
-		kind = "redis"
+	kind, metricsNode := "bolt", ""
+	if cfg.nodeName == "" {
+		host, _ := os.Hostname()
+		cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 	}
+	if rdb != nil {
+		kind, metricsNode = "redis", cfg.nodeName // one node of several, maybe
+	}
+	metrics := web.NewMetrics(metricsNode)
+	observed := store.Observe(st, metrics)
 
 	maxConns := connCapacity(log)
 	hcfg := hub.Config{
-		Store:     st,
+		Store:     observed,
 		Log:       log.With().Str("component", "hub").Logger(),
 		Edition:   hub.Edition(cfg.edition),
 		Limit:     cfg.limit,
 		IdleLimit: cfg.idleLimit,
+
+		IdleLimitExplicit: cfg.idleLimitGiven,
+		OfflineGrace:      cfg.offlineGrace,
 	}
+	hcfg.MaxConnsPerUser = cfg.connsPerUser
 	var node *cluster.Node
 	if rdb != nil {
 		// With Redis, this process is a node of a cluster (of one, maybe).
 		if cfg.nodeID == "" {
 			cfg.nodeID = uuid.NewString()
-		}
-		if cfg.nodeName == "" {
-			host, _ := os.Hostname()
-			cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 		}
 		node = cluster.New(cluster.Config{Redis: rdb, Store: st, ID: cfg.nodeID, Name: cfg.nodeName, TTL: cfg.nodeTTL,
 			Log: log.With().Str("component", "cluster").Logger()})
@@ -226,9 +295,14 @@ func run(args []string, stderr io.Writer) error {
 		AllowedOrigins: origins,
 		Heartbeat:      cfg.heartbeat,
 		MaxConns:       maxConns,
+		Metrics:        metrics,
+		Addr:           cfg.addr,
+	}
+	if wcfg.MaxPendingPerSource = cfg.pendingPerSrc; cfg.pendingPerSrc == 0 {
+		wcfg.MaxPendingPerSource = -1
 	}
 	if node != nil {
-		wcfg.Node = cfg.nodeName
+		wcfg.Cluster = node
 	}
 	srv := web.New(wcfg)
 
@@ -270,11 +344,20 @@ func run(args []string, stderr io.Writer) error {
 	}
 
 	url := "http://" + ln.Addr().String()
-	ev := log.Info().Str("url", url).Str("store", kind).Str("edition", cfg.edition)
+	ev := log.Info().Str("url", url).Str("store", kind)
+	if rdb != nil {
+		ev = ev.Str("redis", redactedURL(cfg.redis))
+	} else {
+		abs, _ := filepath.Abs(cfg.data)
+		ev = ev.Str("data", abs)
+	}
+	ev = ev.Str("edition", cfg.edition)
 	if cfg.edition == string(hub.Free) {
 		ev = ev.Int("connection_limit", cfg.limit)
 	}
-	ev.Msg("presenced listening: open " + url + " in a browser")
+	idle, _ := h.WorkspaceIdleLimit(ctx)
+	ev.Stringer("idle_limit", idle).Stringer("heartbeat", cfg.heartbeat).Str("node_name", cfg.nodeName).
+		Str("version", version()).Msg("presenced listening: open " + url + " in a browser")
 
 	var wg sync.WaitGroup
 	if admin != nil {

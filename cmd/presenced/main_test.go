@@ -1,82 +1,47 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/presenced/presenced/internal/testproc"
+	"github.com/presenced/presenced/internal/wstest"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "presenced-test")
+	bin, remove, err := testproc.Build("github.com/presenced/presenced/cmd/presenced")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "presenced")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic("build: " + string(out))
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // start runs the binary and waits for its "listening" log line.
-func start(t *testing.T, args ...string) (*exec.Cmd, string) {
+func start(t *testing.T, args ...string) (*testproc.Proc, string) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", ""}, args...)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			if !signalled && strings.Contains(sc.Text(), "presenced listening") {
-				close(ready)
-				signalled = true
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("presenced did not start within 10 s")
-	}
-	return cmd, addr
+	addr := testproc.FreeAddr(t)
+	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", ""}, args...)...))
+	p.WaitOutput(t, "presenced listening", 10*time.Second)
+	return p, addr
 }
 
 func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
-	cmd, addr := start(t, "-dev", "-data", t.TempDir())
+	proc, addr := start(t, "-dev", "-data", t.TempDir())
 	resp, err := http.Get("http://" + addr + "/dev/token?user=alice")
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +63,12 @@ func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
 	}
 
 	began := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
+	proc.Cmd.Process.Signal(syscall.SIGTERM)
 	_, _, err = ws.Read(ctx)
 	if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
 		t.Errorf("close code = %d (%v), want 1001", code, err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := proc.Wait(); err != nil {
 		t.Errorf("exit: %v, want status 0", err)
 	}
 	if d := time.Since(began); d > 5*time.Second {
@@ -115,7 +80,7 @@ func TestSecondProcessOnSameDataFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	start(t, "-dev", "-data", dir)
 	began := time.Now()
-	out, err := exec.Command(binary, "-dev", "-addr", freeAddr(t), "-admin-addr", "", "-data", dir).CombinedOutput()
+	out, err := exec.Command(binary, "-dev", "-addr", testproc.FreeAddr(t), "-admin-addr", "", "-data", dir).CombinedOutput()
 	if err == nil {
 		t.Fatal("a second process on the same data folder started")
 	}
@@ -137,7 +102,10 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev", "-edition", "gold"}, "", "free or enterprise"},
 		{[]string{"-dev", "-connection-limit", "500"}, "", "never raise it"},
 		{[]string{"-dev", "-idle-limit", "10ms"}, "", "-idle-limit"},
+		{[]string{"-dev", "-offline-grace", "-1s"}, "", "-offline-grace"},
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
+		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
+		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)
@@ -152,22 +120,41 @@ func TestBadFlags(t *testing.T) {
 }
 
 func TestEnvironmentSetsFlags(t *testing.T) {
-	dir := t.TempDir()
-	cmd := exec.Command(binary, "-addr", freeAddr(t), "-admin-addr", "", "-data", dir)
+	cmd := exec.Command(binary, "-addr", testproc.FreeAddr(t), "-admin-addr", "", "-data", t.TempDir())
 	cmd.Env = append(os.Environ(), "PRESENCE_DEV=true", "PRESENCE_EDITION=enterprise")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
+	line := testproc.Start(t, cmd).WaitOutput(t, "presenced listening", 10*time.Second)
+	if !strings.Contains(line, "enterprise") {
+		t.Errorf("listening line %q does not say enterprise", line)
+	}
+}
+
+// TestHardeningFlags: -max-conns-per-user reaches the hub, and the binary
+// refuses a Host that is not one it goes by.
+func TestHardeningFlags(t *testing.T) {
+	_, addr := start(t, "-dev", "-data", t.TempDir(), "-max-conns-per-user", "1")
+	connectAs(t, addr, "alice", false)
+	url := "http://" + addr + "/dev/token?user=alice"
+	resp, err := http.Get(url)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if line := sc.Text(); strings.Contains(line, "presenced listening") {
-			if !strings.Contains(line, "enterprise") {
-				t.Errorf("listening line %q does not say enterprise", line)
-			}
-			return
-		}
+	var tok struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	c := wstest.Dial(t, "ws://"+addr+"/ws", 10*time.Second)
+	c.Send(map[string]any{"type": "hello", "id": "h", "token": tok.Token})
+	if f := c.Next("error"); f.Code != "over_limit" {
+		t.Errorf("alice's second connection with -max-conns-per-user 1: %+v, want over_limit", f)
 	}
-	t.Fatal("never listened")
+
+	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	req.Host = "rebound.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("Host rebound.example: %d, want 421", resp.StatusCode)
+	}
 }

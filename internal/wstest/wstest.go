@@ -257,3 +257,24 @@ func (c *Client) closeErr() error {
 		return nil
 	}
 }
+
+// Carries reports whether f is a presence frame with an entry of user.
+func Carries(f wire.Frame, user string) bool {
+	if f.Type != wire.TypePresence {
+		return false
+	}
+	for _, e := range f.Users {
+		if e.ID == user {
+			return true
+		}
+	}
+	return false
+}
+
+// ReasonOf is e's reason, "null" when it has none.
+func ReasonOf(e wire.Entry) string {
+	if e.Reason == nil {
+		return "null"
+	}
+	return *e.Reason
+}

@@ -249,6 +249,20 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	})
 }
 
+// PutUsers stores every user of us in one transaction: one commit, one
+// fsync for them all.
+func (s *Store) PutUsers(ctx context.Context, us []store.User) error {
+	return s.update(ctx, "put users", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		for _, u := range us {
+			if err := putJSON(b, []byte(u.ID), encodeUser(u)); err != nil {
+				return fmt.Errorf("user %q: %w", u.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Service returns the service state, Service{Enabled: true} if never written.
 func (s *Store) Service(ctx context.Context) (store.Service, error) {
 	svc := store.Service{Enabled: true}
@@ -383,6 +397,7 @@ type statusRecord struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Presence string `json:"presence"`
+	Duration string `json:"duration"` // Go duration; "" in files written before it
 }
 
 type userRecord struct {
@@ -393,6 +408,7 @@ type userRecord struct {
 	IdleLimit string `json:"idle_limit"`
 	AutoAway  bool   `json:"auto_away"`
 	LastSeen  string `json:"last_seen"`
+	Until     string `json:"until"`
 }
 
 type serviceRecord struct {
@@ -406,7 +422,7 @@ type settingsRecord struct {
 }
 
 func encodeStatus(cs status.Custom) statusRecord {
-	return statusRecord{ID: cs.ID, Name: cs.Name, Presence: cs.Presence.String()}
+	return statusRecord{ID: cs.ID, Name: cs.Name, Presence: cs.Presence.String(), Duration: cs.Duration.String()}
 }
 
 func decodeStatus(data []byte) (status.Custom, error) {
@@ -418,7 +434,11 @@ func decodeStatus(data []byte) (status.Custom, error) {
 	if err != nil {
 		return status.Custom{}, err
 	}
-	return status.Custom{ID: r.ID, Name: r.Name, Presence: p}, nil
+	d, err := store.ParseDuration(r.Duration)
+	if err != nil {
+		return status.Custom{}, err
+	}
+	return status.Custom{ID: r.ID, Name: r.Name, Presence: p, Duration: d}, nil
 }
 
 func encodeUser(u store.User) userRecord {
@@ -430,6 +450,7 @@ func encodeUser(u store.User) userRecord {
 		IdleLimit: u.IdleLimit.String(),
 		AutoAway:  u.AutoAway,
 		LastSeen:  store.FormatTime(u.LastSeen),
+		Until:     store.FormatTime(u.Until),
 	}
 }
 
@@ -450,9 +471,13 @@ func decodeUser(data []byte) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
+	until, err := store.ParseTime(r.Until)
+	if err != nil {
+		return store.User{}, err
+	}
 	return store.User{
 		ID: r.ID, Manual: manual, Text: r.Text, Custom: r.Custom,
-		IdleLimit: idle, AutoAway: r.AutoAway, LastSeen: seen,
+		IdleLimit: idle, AutoAway: r.AutoAway, LastSeen: seen, Until: until,
 	}, nil
 }
 

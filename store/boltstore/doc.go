@@ -14,9 +14,9 @@
 //
 // One bucket per record kind, values JSON:
 //
-//	statuses      custom status id   -> {"id","name","presence"}
+//	statuses      custom status id   -> {"id","name","presence","duration"}
 //	status_names  status.Key(name)   -> custom status id (the uniqueness index)
-//	users         user id            -> {"id","manual","text","custom","idle_limit","auto_away","last_seen"}
+//	users         user id            -> {"id","manual","text","custom","idle_limit","auto_away","last_seen","until"}
 //	workspace     "service"          -> {"enabled","reason","since"}
 //	              "settings"         -> {"idle_limit"}
 //	              "peak"             -> decimal text, e.g. "42"

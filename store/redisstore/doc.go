@@ -5,8 +5,8 @@
 // # What it owns
 //
 // Every key under its prefix (Options.Prefix, "presence:" by default) except
-// the cluster keys that the scale-out backplane will add, and one go-redis
-// client with its connection pool. It needs Redis 7.0 or later and sends no
+// those of package cluster (nodes, conns, node:*, and the events channel),
+// and one go-redis client with its connection pool. It needs Redis 7.0 or later and sends no
 // command newer than 7.0 (the client's CLIENT SETINFO and maintenance
 // notification handshakes are turned off).
 //

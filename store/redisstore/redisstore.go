@@ -83,12 +83,13 @@ const (
 // knows only ASCII.
 //
 // KEYS[1] name index, KEYS[2] status hash;
-// ARGV[1] name key, ARGV[2] id, ARGV[3] name, ARGV[4] presence.
+// ARGV[1] name key, ARGV[2] id, ARGV[3] name, ARGV[4] presence, ARGV[5]
+// duration.
 const createStatusScript = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], 'name', ARGV[3], 'name_key', ARGV[1], 'presence', ARGV[4])
+redis.call('HSET', KEYS[2], 'name', ARGV[3], 'name_key', ARGV[1], 'presence', ARGV[4], 'duration', ARGV[5])
 return 0
 `
 
@@ -97,7 +98,8 @@ return 0
 // concurrent rename cannot leave a stale index entry behind.
 //
 // KEYS[1] name index, KEYS[2] status hash;
-// ARGV[1] new name key, ARGV[2] id, ARGV[3] name, ARGV[4] presence.
+// ARGV[1] new name key, ARGV[2] id, ARGV[3] name, ARGV[4] presence, ARGV[5]
+// duration.
 const updateStatusScript = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return 3 end
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
@@ -107,7 +109,7 @@ if old and old ~= ARGV[1] and redis.call('HGET', KEYS[1], old) == ARGV[2] then
   redis.call('HDEL', KEYS[1], old)
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[2], 'name', ARGV[3], 'name_key', ARGV[1], 'presence', ARGV[4])
+redis.call('HSET', KEYS[2], 'name', ARGV[3], 'name_key', ARGV[1], 'presence', ARGV[4], 'duration', ARGV[5])
 return 0
 `
 
@@ -249,7 +251,11 @@ func (s *Store) CustomStatuses(ctx context.Context) ([]status.Custom, error) {
 		if err != nil {
 			return nil, wrap(op, fmt.Errorf("status %q: %w", id, err))
 		}
-		all = append(all, status.Custom{ID: id, Name: h["name"], Presence: p})
+		d, err := store.ParseDuration(h["duration"])
+		if err != nil {
+			return nil, wrap(op, fmt.Errorf("status %q: duration: %w", id, err))
+		}
+		all = append(all, status.Custom{ID: id, Name: h["name"], Presence: p, Duration: d})
 	}
 	return all, nil
 }
@@ -282,14 +288,14 @@ func (s *Store) runStatusScript(ctx context.Context, op string, script *redis.Sc
 // taken in any letter case. It fails without change if cs.ID is taken.
 func (s *Store) CreateCustomStatus(ctx context.Context, cs status.Custom) error {
 	return s.runStatusScript(ctx, "create status", s.createStatus, cs.ID,
-		status.Key(cs.Name), cs.ID, cs.Name, cs.Presence.String())
+		status.Key(cs.Name), cs.ID, cs.Name, cs.Presence.String(), cs.Duration.String())
 }
 
 // UpdateCustomStatus replaces the status with cs.ID, moving its name in the
 // index when the name changes.
 func (s *Store) UpdateCustomStatus(ctx context.Context, cs status.Custom) error {
 	return s.runStatusScript(ctx, "update status", s.updateStatus, cs.ID,
-		status.Key(cs.Name), cs.ID, cs.Name, cs.Presence.String())
+		status.Key(cs.Name), cs.ID, cs.Name, cs.Presence.String(), cs.Duration.String())
 }
 
 // DeleteCustomStatus removes the status with this id and frees its name.
@@ -356,24 +362,35 @@ func (s *Store) User(ctx context.Context, id string) (store.User, error) {
 // PutUser stores u, replacing any earlier state of u.ID, in one MULTI/EXEC
 // so that no reader sees the hash without its set member or half written.
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
-	const op = "put user"
+	return s.PutUsers(ctx, []store.User{u})
+}
+
+// PutUsers stores every user of us in one MULTI/EXEC, one round trip.
+func (s *Store) PutUsers(ctx context.Context, us []store.User) error {
+	op := "put users"
+	if len(us) == 1 {
+		op = "put user"
+	}
 	if err := ctx.Err(); err != nil {
 		return wrap(op, err)
 	}
-	key := s.keys.user(u.ID)
 	_, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
-		// DEL first: a field an older version wrote must not outlive the
-		// replacement.
-		tx.Del(ctx, key)
-		tx.HSet(ctx, key,
-			"manual", u.Manual.String(),
-			"text", u.Text,
-			"custom", u.Custom,
-			"idle_limit", u.IdleLimit.String(),
-			"auto_away", formatBool(u.AutoAway),
-			"last_seen", store.FormatTime(u.LastSeen),
-		)
-		tx.SAdd(ctx, s.keys.users(), u.ID)
+		for _, u := range us {
+			key := s.keys.user(u.ID)
+			// DEL first: a field an older version wrote must not outlive
+			// the replacement.
+			tx.Del(ctx, key)
+			tx.HSet(ctx, key,
+				"manual", u.Manual.String(),
+				"text", u.Text,
+				"custom", u.Custom,
+				"idle_limit", u.IdleLimit.String(),
+				"auto_away", formatBool(u.AutoAway),
+				"last_seen", store.FormatTime(u.LastSeen),
+				"until", store.FormatTime(u.Until),
+			)
+			tx.SAdd(ctx, s.keys.users(), u.ID)
+		}
 		return nil
 	})
 	if err != nil {
@@ -539,9 +556,13 @@ func decodeUser(id string, h map[string]string) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: last_seen: %w", id, err)
 	}
+	until, err := store.ParseTime(h["until"])
+	if err != nil {
+		return store.User{}, fmt.Errorf("user %q: until: %w", id, err)
+	}
 	return store.User{
 		ID: id, Manual: manual, Text: h["text"], Custom: h["custom"],
-		IdleLimit: idle, AutoAway: autoAway, LastSeen: seen,
+		IdleLimit: idle, AutoAway: autoAway, LastSeen: seen, Until: until,
 	}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,14 +15,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/store/storetest"
 )
-
-// envURL names the variable that points the tests at a Redis server.
-const envURL = "PRESENCE_TEST_REDIS"
 
 // hangLimit is how long a call against a dead or silent server may take
 // before the test calls it hung: far above the timeouts the tests set, far
@@ -34,15 +31,7 @@ const hangLimit = 10 * time.Second
 // CI, which must start redis-server, and is skipped elsewhere.
 func redisURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv(envURL)
-	if u != "" {
-		return u
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not set: CI must start redis-server and set %s=redis://127.0.0.1:6379/0", envURL, envURL)
-	}
-	t.Skipf("%s is not set; to run: redis-server --port 6391 --save '' --appendonly no --daemonize yes && %s=redis://127.0.0.1:6391/0 go test ./store/redisstore", envURL, envURL)
-	return ""
+	return testenv.RedisURL(t)
 }
 
 // testPrefix returns a key prefix no other test uses, and deletes every key

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UsersEmpty", testUsersEmpty},
 		{"UserRoundTrip", testUserRoundTrip},
 		{"UserReplace", testUserReplace},
+		{"PutUsers", testPutUsers},
 		{"UserNotFound", testUserNotFound},
 		{"ServiceDefault", testServiceDefault},
 		{"ServiceRoundTrip", testServiceRoundTrip},
@@ -124,6 +125,7 @@ func testCustomStatusesEmpty(t *testing.T, s store.Store) {
 func testCreateAndList(t *testing.T, s store.Store) {
 	lunch := custom("id-lunch", "Out for Lunch", presence.Away)
 	meeting := custom("id-meeting", "In a meeting 📅", presence.Busy)
+	meeting.Duration = time.Hour + 7 // odd on purpose: no rounding
 	invisible := custom("id-invisible", "Heads down", presence.Offline)
 	for _, cs := range []status.Custom{lunch, meeting, invisible} {
 		mustCreate(t, s, cs)
@@ -196,9 +198,15 @@ func testUpdate(t *testing.T, s store.Store) {
 	gym := custom("id-gym", "Gym", presence.Away)
 	mustCreate(t, s, lunch)
 	mustCreate(t, s, gym)
-	lunch.Name, lunch.Presence = "Long lunch", presence.Busy
+	lunch.Name, lunch.Presence, lunch.Duration = "Long lunch", presence.Busy, 90*time.Minute
 	if err := s.UpdateCustomStatus(t.Context(), lunch); err != nil {
 		t.Fatalf("UpdateCustomStatus: %v", err)
+	}
+	wantStatuses(t, s, lunch, gym)
+	// Back to no default duration: nothing of the old one may stay.
+	lunch.Duration = 0
+	if err := s.UpdateCustomStatus(t.Context(), lunch); err != nil {
+		t.Fatalf("UpdateCustomStatus without a duration: %v", err)
 	}
 	wantStatuses(t, s, lunch, gym)
 	// Same name, new presence only.
@@ -309,7 +317,7 @@ func testUsersEmpty(t *testing.T, s store.Store) {
 func sameUser(got, want store.User) bool {
 	return got.ID == want.ID && got.Manual == want.Manual && got.Text == want.Text &&
 		got.Custom == want.Custom && got.IdleLimit == want.IdleLimit &&
-		got.AutoAway == want.AutoAway && got.LastSeen.Equal(want.LastSeen)
+		got.AutoAway == want.AutoAway && got.LastSeen.Equal(want.LastSeen) && got.Until.Equal(want.Until)
 }
 
 func mustPutUser(t *testing.T, s store.Store, u store.User) {
@@ -345,6 +353,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 			IdleLimit: 90*time.Second + 250*time.Millisecond + 7, // odd on purpose: no rounding
 			AutoAway:  false,
 			LastSeen:  time.Date(2026, 3, 14, 15, 9, 26, 535897932, paris),
+			Until:     time.Date(2026, 3, 14, 16, 0, 0, 1, paris),
 		},
 		{
 			ID:       "u-invisible",
@@ -382,6 +391,7 @@ func testUserReplace(t *testing.T, s store.Store) {
 	u := store.User{
 		ID: "u-1", Manual: presence.Busy, Text: "busy", Custom: "id-x",
 		IdleLimit: time.Minute, AutoAway: true, LastSeen: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Until: time.Date(2026, 1, 2, 4, 0, 0, 0, time.UTC),
 	}
 	mustPutUser(t, s, u)
 	// Every field back to its zero value: nothing of the first put may stay.
@@ -394,6 +404,34 @@ func testUserReplace(t *testing.T, s store.Store) {
 	}
 	if len(all) != 1 {
 		t.Errorf("Users after replacing one user = %+v, want one user", all)
+	}
+}
+
+// testPutUsers: a batch stores each user as PutUser would, replacing
+// what was there, and an empty batch is a no-op.
+func testPutUsers(t *testing.T, s store.Store) {
+	mustPutUser(t, s, store.User{ID: "u-0", Manual: presence.Busy, Text: "old", Custom: "id-x", AutoAway: true})
+	var batch []store.User
+	for i := range 300 { // more than one chunk of any pipeline or page
+		batch = append(batch, store.User{ID: fmt.Sprintf("u-%d", i), Manual: presence.Away,
+			Text: fmt.Sprintf("text %d", i), IdleLimit: time.Duration(i+1) * time.Second,
+			LastSeen: time.Date(2026, 1, 2, 3, 4, 5, i, time.UTC)})
+	}
+	if err := s.PutUsers(t.Context(), batch); err != nil {
+		t.Fatalf("PutUsers: %v", err)
+	}
+	if err := s.PutUsers(t.Context(), nil); err != nil {
+		t.Fatalf("PutUsers(nil): %v", err)
+	}
+	for _, u := range []store.User{batch[0], batch[1], batch[299]} {
+		wantUser(t, s, u) // u-0's custom and auto_away are gone
+	}
+	all, err := s.Users(t.Context())
+	if err != nil {
+		t.Fatalf("Users: %v", err)
+	}
+	if len(all) != len(batch) {
+		t.Errorf("Users after a batch of %d = %d users", len(batch), len(all))
 	}
 }
 
@@ -547,6 +585,7 @@ func calls(ctx context.Context, s store.Store) map[string]error {
 	_, errs["Users"] = s.Users(ctx)
 	_, errs["User"] = s.User(ctx, "u-a")
 	errs["PutUser"] = s.PutUser(ctx, store.NewUser("u-b"))
+	errs["PutUsers"] = s.PutUsers(ctx, []store.User{store.NewUser("u-b"), store.NewUser("u-c")})
 	_, errs["Service"] = s.Service(ctx)
 	errs["PutService"] = s.PutService(ctx, store.Service{Enabled: true})
 	_, errs["Peak"] = s.Peak(ctx)
@@ -602,10 +641,11 @@ func testClosed(t *testing.T, s store.Store) {
 func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := t.Context()
 	s := open(t)
-	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away}
+	lunch := status.Custom{ID: "id-lunch", Name: "Lunch", Presence: presence.Away, Duration: time.Hour}
 	user := store.User{
 		ID: "u-1", Manual: presence.Busy, Text: "heads down", Custom: lunch.ID,
 		IdleLimit: 2 * time.Minute, AutoAway: false, LastSeen: time.Date(2026, 5, 6, 7, 8, 9, 10, time.UTC),
+		Until: time.Date(2026, 5, 6, 8, 0, 0, 0, time.UTC),
 	}
 	svc := store.Service{Enabled: false, Reason: "admin", Since: time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)}
 	set := store.Settings{IdleLimit: 15 * time.Minute}
@@ -635,7 +675,7 @@ func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("CreateCustomStatus of a taken name after reopen = %v, want ErrConflict", err)
 	}
 	if got, err := s.User(ctx, user.ID); err != nil || got.Text != user.Text || got.Manual != user.Manual ||
-		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) {
+		got.IdleLimit != user.IdleLimit || got.AutoAway || !got.LastSeen.Equal(user.LastSeen) || !got.Until.Equal(user.Until) {
 		t.Errorf("User after reopen = %+v, %v; want %+v", got, err, user)
 	}
 	if got, err := s.Service(ctx); err != nil || got.Enabled || got.Reason != svc.Reason || !got.Since.Equal(svc.Since) {

@@ -1,13 +1,11 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +21,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
+
+	"github.com/presenced/presenced/internal/testenv"
+	"github.com/presenced/presenced/internal/testproc"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "also copy the screenshots to docs/screenshot-*.png")
@@ -52,7 +53,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	chromium := findChromium()
 	if chromium == "" {
-		noBrowser = "no Chromium found ($PRESENCE_CHROMIUM, /usr/bin/chromium, or chromium, chromium-browser, google-chrome on PATH)"
+		noBrowser = "no Chromium: apt-get install chromium (/usr/bin/chromium), or set PRESENCE_CHROMIUM to a Chromium binary"
 		return m.Run()
 	}
 	tmp, err := os.MkdirTemp("", "presenced-browsertest-")
@@ -62,12 +63,13 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 
-	serverBin = filepath.Join(tmp, "presenced")
-	build := exec.Command("go", "build", "-o", serverBin, "github.com/presenced/presenced/cmd/presenced")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "browsertest: build presenced: %v\n%s", err, out)
+	bin, removeBin, err := testproc.Build("github.com/presenced/presenced/cmd/presenced")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest:", err)
 		return 1
 	}
+	defer removeBin()
+	serverBin = bin
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -130,10 +132,7 @@ func needBrowser(t *testing.T) {
 	if browserCtx != nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(noBrowser)
-	}
-	t.Skip(noBrowser)
+	testenv.Missing(t, noBrowser)
 }
 
 // server is one presenced process, restartable on the same address and
@@ -142,8 +141,7 @@ type server struct {
 	URL  string
 	t    *testing.T
 	args []string
-	logs *lockedBuffer
-	stop func() // stops the running process; nil when stopped
+	proc *testproc.Proc // the running process; nil when stopped
 }
 
 // startServer runs presenced in dev mode on a free port with a fresh store and
@@ -157,77 +155,30 @@ func startServer(t *testing.T, extra ...string) *server {
 func startServerArgs(t *testing.T, extra ...string) *server {
 	t.Helper()
 	needBrowser(t)
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	s := &server{
 		URL:  "http://" + addr,
 		t:    t,
 		args: append([]string{"-addr", addr, "-data", t.TempDir(), "-admin-addr", ""}, extra...),
-		logs: &lockedBuffer{},
 	}
-	t.Cleanup(func() {
-		if s.stop != nil {
-			s.stop()
-		}
-		if t.Failed() {
-			t.Logf("presenced %s:\n%s", strings.Join(s.args, " "), s.logs.String())
-		}
-	})
 	s.start()
 	return s
 }
 
 // start starts the process and waits until it is ready.
 func (s *server) start() {
-	t := s.t
-	t.Helper()
-	cmd := exec.Command(serverBin, s.args...)
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start presenced: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s.stop = func() {
-		s.stop = nil
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("presenced did not stop within 5 s of SIGINT")
-		}
-	}
-
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for {
-		if resp, err := httpClient.Get(s.URL + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("presenced exited before it was ready: %v", err)
-		case <-deadline:
-			t.Fatalf("presenced not ready within 10 s")
-		case <-tick.C:
-		}
-	}
+	s.t.Helper()
+	s.proc = testproc.Start(s.t, exec.Command(serverBin, s.args...))
+	s.proc.WaitHTTP(s.t, s.URL+"/readyz", 10*time.Second)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// stop stops the process as an operator would, with SIGINT.
+func (s *server) stop() {
+	s.t.Helper()
+	if !s.proc.Stop(os.Interrupt, 5*time.Second) {
+		s.t.Errorf("presenced did not stop within 5 s of SIGINT")
 	}
-	defer l.Close()
-	return l.Addr().String()
+	s.proc = nil
 }
 
 // token mints a dev token for user.
@@ -452,22 +403,4 @@ func (p *tab) docScreenshot(name string) {
 	if err != nil {
 		p.t.Errorf("update docs screenshot: %v", err)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's two output streams.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

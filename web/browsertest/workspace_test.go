@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -115,13 +116,21 @@ func TestPastedTokenWithoutDevMode(t *testing.T) {
 	p.waitText(`#self-avatar .initials`, "ZQ")
 }
 
-// With a 1 s idle limit, a page left alone reads Away to others, and the
-// first input on it brings it back at once (the client sends activity when
-// coming back from idle, without waiting for its throttle).
+// A page left alone for the idle limit reads Away to others, and the first
+// input on it brings it back at once (the client sends activity when coming
+// back from idle, without waiting for its throttle). The idle limit is at
+// least a minute, so bob's page lives through it in virtual time.
 func TestIdleAndBack(t *testing.T) {
-	s := startServer(t, "-idle-limit", "1s")
+	s := startServer(t, "-idle-limit", "1m")
 	alice := s.signIn(t, "alice", false)
 	bob := s.signIn(t, "bob", false)
+	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
+	budget := 61_000.0 // ms: past the idle limit
+	if _, err := chromedp.Call(bob.ctx, emulation.SetVirtualTimePolicy, emulation.SetVirtualTimePolicyParams{
+		Policy: emulation.VirtualTimePolicyAdvance, Budget: &budget,
+	}); err != nil {
+		t.Fatalf("virtual time: %v", err)
+	}
 	alice.waitVisible(`[data-user="bob"] [data-status="away"]`)
 	bob.waitVisible(`[data-self][data-status="away"]`)
 

@@ -23,7 +23,7 @@ let client = null;
 /** What the page knows: the signed-in user, the service, and everyone's presence. */
 const state = {
   me: null, // {id, name, admin}
-  self: { status: 'online', manual: 'online', text: '', custom: null },
+  self: { status: 'online', manual: 'online', text: '', custom: null, until: null },
   service: { state: 'enabled', reason: null, connections: 0, limit: null, edition: '' },
   members: new Map(), // id -> entry
   devMode: false,
@@ -91,6 +91,56 @@ function ago(iso) {
   const d = Math.round(h / 24);
   if (d > -7) return rtf.format(d, 'day');
   return new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayClock = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+const dateClock = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+
+/** "until 15:30", "until Tue 15:30" within a week, else with the date. */
+function untilText(iso) {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return '';
+  const now = new Date();
+  if (t.toDateString() === now.toDateString()) return `until ${clock.format(t)}`;
+  if (t - now < 6 * 86400e3) return `until ${dayClock.format(t)}`;
+  return `until ${dateClock.format(t)}`;
+}
+
+/** "30 min", "1 h", "1 h 30 min", "2 days". */
+function durationText(s) {
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) {
+    const h = Math.floor(s / 3600);
+    const m = Math.round((s % 3600) / 60);
+    return m ? `${h} h ${m} min` : `${h} h`;
+  }
+  const d = Math.round(s / 86400);
+  return `${d} ${d === 1 ? 'day' : 'days'}`;
+}
+
+// Why a status changed, in words, by the protocol's reasons.
+const REASON_WORDS = {
+  connect: 'connected',
+  disconnect: 'closed the app',
+  heartbeat: 'connection lost (no heartbeat)',
+  idle: 'idle, no activity for a while',
+  active: 'active again',
+  manual: 'set by hand',
+  expired: 'the status ran out',
+  catalog: 'an admin changed the custom status',
+  node_lost: 'the server holding the connection went down',
+};
+
+/** "went away: idle, …" for one history item. */
+function historyText(it) {
+  const what = {
+    online: it.previous === 'offline' ? 'came online' : 'back online',
+    away: 'went away',
+    busy: 'busy',
+    offline: 'went offline',
+  }[it.status] || it.status;
+  return `${what}: ${REASON_WORDS[it.reason] || it.reason}`;
 }
 
 function scrollBehavior() {
@@ -201,8 +251,12 @@ function wireSignIn() {
   });
   $('#show-token-form').addEventListener('click', () => showForm('token'));
   $('#show-dev-form').addEventListener('click', () => showForm('dev'));
-  $('#sign-out').addEventListener('click', () => {
+  $('#sign-out').addEventListener('click', async () => {
     saveJSON(sessionStorage, SESSION_KEY, null);
+    // bye makes others see us offline at once, not after the server's
+    // reconnect grace; a page that just closes keeps its grace.
+    const c = client;
+    if (c?.connected) await Promise.race([c.bye().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
     showSignIn();
   });
 }
@@ -280,6 +334,7 @@ function resetState() {
   admin.items = [];
   closeMenu(false);
   closePanel(false);
+  closeHistory(false);
 }
 
 function onWelcome(w) {
@@ -346,7 +401,7 @@ function upsert(u) {
   const prev = state.members.get(u.id);
   state.members.set(u.id, { ...prev, ...u });
   if (state.me && u.id === state.me.id && u.status !== 'disabled') {
-    state.self = { ...state.self, status: u.status, text: u.text ?? '', custom: u.custom ?? null };
+    state.self = { ...state.self, status: u.status, text: u.text ?? '', custom: u.custom ?? null, until: u.until ?? null };
     renderMe();
   }
 }
@@ -488,6 +543,9 @@ function renderMe() {
   }
   const input = $('#status-text');
   if (document.activeElement !== input) input.value = state.self.custom ? '' : state.self.text || '';
+  const note = $('#status-until-note');
+  note.textContent = state.self.until ? `Your status clears by itself, ${untilText(state.self.until)}.` : '';
+  show(note, !!state.self.until);
 }
 
 function renderMenuOptions() {
@@ -502,7 +560,7 @@ function renderMenuOptions() {
   el('span', { class: 'dot dot-static', 'data-presence': s.presence, 'aria-hidden': 'true' }),
   el('span', { class: 'option-text' },
     el('span', { class: 'option-name', text: s.name }),
-    el('span', { class: 'option-hint', text: LABELS[s.presence] || s.presence })))));
+    el('span', { class: 'option-hint', text: (LABELS[s.presence] || s.presence) + (s.duration_s ? ` · clears after ${durationText(s.duration_s)}` : '') })))));
   show($('#custom-empty'), list.length === 0);
 }
 
@@ -518,8 +576,15 @@ function memberRow(id) {
       el('div', { class: 'member-sub' },
         el('span', { class: 'status-label' }),
         el('span', { class: 'status-text', 'data-status-text': '' }),
+        el('span', { class: 'until' }),
         el('span', { class: 'last-seen' }))));
   paintAvatar($('.avatar', row), id, id === state.me?.id ? state.me.name : id);
+  if (state.me?.admin) {
+    // Admins open the member's history from the row.
+    row.tabIndex = 0;
+    row.setAttribute('role', 'button');
+    row.setAttribute('aria-label', `${id}: show history`);
+  }
   return row;
 }
 
@@ -565,6 +630,16 @@ function updateRow(row, e) {
   const text = disabled() ? '' : e.text || '';
   const textEl = $('[data-status-text]', row);
   if (textEl.textContent !== text) textEl.textContent = text;
+  // A status that clears by itself says when; offline, there is nothing to
+  // clear that others could see.
+  const until = status !== 'offline' && status !== 'disabled' ? e.until || null : null;
+  if (until) row.dataset.statusUntil = until;
+  else delete row.dataset.statusUntil;
+  const untilEl = $('.until', row);
+  const untilWords = until ? untilText(until) : '';
+  if (untilEl.textContent !== untilWords) untilEl.textContent = untilWords;
+  if (until) untilEl.title = new Date(until).toLocaleString();
+  else untilEl.removeAttribute('title');
   const seen = $('.last-seen', row);
   if (status === 'offline' && e.last_seen) {
     seen.textContent = `Last seen ${ago(e.last_seen)}`;
@@ -577,7 +652,40 @@ function updateRow(row, e) {
 
 // ---------------------------------------------------------------- status menu
 
+/** The end of this day, or of this week (Monday 00:00), in local time. */
+function endOf(kind) {
+  const end = new Date();
+  end.setHours(24, 0, 0, 0); // next midnight
+  if (kind === 'week') end.setDate(end.getDate() + ((8 - end.getDay()) % 7)); // on to Monday
+  return end;
+}
+
+/**
+ * Aims "Today" and "This week" at the end of this day and week, in seconds
+ * from now like the other choices.
+ */
+function aimClearAfter() {
+  for (const opt of $$('#status-duration option[data-until]')) {
+    opt.value = String(Math.max(60, Math.round((endOf(opt.dataset.until) - Date.now()) / 1000)));
+  }
+}
+
+/**
+ * When the chosen status clears, from the "clear after" choice: none for
+ * never. A span is a duration on the server's clock; the end of the day or
+ * week is a time; a span under a minute, shorter than any duration_s, can
+ * only be a time.
+ */
+function clearAfter() {
+  const opt = $('#status-duration').selectedOptions[0];
+  if (opt?.dataset.until) return { until: endOf(opt.dataset.until) };
+  const s = Number(opt?.value);
+  if (!(s > 0)) return undefined;
+  return s >= 60 ? { duration_s: s } : { until: new Date(Date.now() + s * 1000) };
+}
+
 function openMenu() {
+  aimClearAfter();
   const menu = $('#status-menu');
   menu.hidden = false;
   $('#self-button').setAttribute('aria-expanded', 'true');
@@ -612,16 +720,16 @@ function wireMenu() {
     const opt = e.target.closest('[data-status-option]');
     if (opt) {
       const status = opt.dataset.statusOption;
-      pick(() => client.setStatus(status, $('#status-text').value.trim()), 'your status');
+      pick(() => client.setStatus(status, $('#status-text').value.trim(), clearAfter()), 'your status');
       return;
     }
     const custom = e.target.closest('[data-custom-option]');
-    if (custom) pick(() => client.setCustomStatus(custom.dataset.customOption), 'your status');
+    if (custom) pick(() => client.setCustomStatus(custom.dataset.customOption, clearAfter()), 'your status');
   });
   $('#status-text-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const manual = state.self.custom ? 'online' : state.self.manual || 'online';
-    pick(() => client.setStatus(manual, $('#status-text').value.trim()), 'your status text');
+    pick(() => client.setStatus(manual, $('#status-text').value.trim(), clearAfter()), 'your status text');
   });
   // Arrow keys move between the options; Escape closes.
   menu.addEventListener('keydown', (e) => {
@@ -785,6 +893,7 @@ const admin = {
         el('span', { class: 'chip', 'data-presence': s.presence },
           el('span', { class: 'dot dot-static', 'data-presence': s.presence, 'aria-hidden': 'true' }),
           el('span', { text: LABELS[s.presence] || s.presence })),
+        s.duration_s ? el('span', { class: 'chip', text: `clears after ${durationText(s.duration_s)}` }) : '',
         el('span', { class: 'row-action', 'aria-hidden': 'true', text: 'Edit' }))));
     $('#status-rows').replaceChildren(...rows);
     const empty = $('#statuses-empty');
@@ -806,6 +915,7 @@ const admin = {
     $('#status-name').value = status ? status.name : '';
     const presence = status ? status.presence : 'online';
     for (const r of $$('input[name="presence"]')) r.checked = r.value === presence;
+    $('[data-admin="status-duration"]').value = status?.duration_s ?? '';
     show($('#danger-zone'), !!status);
     show($('#status-form-error'), false);
     this.preview();
@@ -844,14 +954,21 @@ const admin = {
       this.formError('Pick the presence this status shows.');
       return;
     }
+    const raw = $('[data-admin="status-duration"]').value.trim();
+    const duration_s = raw === '' ? null : Number(raw);
+    if (duration_s !== null && !(Number.isInteger(duration_s) && duration_s >= 60 && duration_s <= 31622400)) {
+      this.formError('“Clears after” is a whole number of seconds from 60 (a minute) to 31622400 (366 days), or empty for never.');
+      $('[data-admin="status-duration"]').focus();
+      return;
+    }
     const save = $('#status-save');
     save.disabled = true;
     try {
       if (this.editing) {
-        await client.admin.updateStatus({ custom: this.editing.id, name, presence });
+        await client.admin.updateStatus({ custom: this.editing.id, name, presence, duration_s });
         toast(`Saved “${name}”.`);
       } else {
-        await client.admin.createStatus({ name, presence });
+        await client.admin.createStatus({ name, presence, duration_s });
         toast(`Created “${name}”.`);
       }
       closePanel();
@@ -891,6 +1008,75 @@ function closePanel(restoreFocus = true) {
   admin.editing = null;
   admin.opener = null;
   if (restoreFocus && opener?.isConnected) opener.focus();
+}
+
+// ---------------------------------------------------------------- history
+
+const historyView = { opener: null, seq: 0 };
+
+/** Shows an admin why a member's status changed: their history, in words. */
+async function openHistory(user, opener) {
+  historyView.opener = opener || document.activeElement;
+  const seq = ++historyView.seq;
+  const list = $('[data-admin="history"]');
+  list.replaceChildren();
+  list.setAttribute('aria-busy', 'true');
+  show($('#history-empty'), false);
+  $('#history-title').textContent = `History of ${user}`;
+  show($('#panel-backdrop'), true);
+  show($('#history-panel'), true);
+  document.body.classList.add('panel-open');
+  $('#history-close').focus();
+  try {
+    const items = await client.history({ user, limit: 50 });
+    if (seq !== historyView.seq) return;
+    list.replaceChildren(...items.map((it) => el('li', {
+      class: 'history-item', 'data-history-item': '', 'data-reason': it.reason, 'data-status': it.status,
+    },
+    el('span', { class: 'dot dot-static', 'data-presence': it.status, 'aria-hidden': 'true' }),
+    el('span', { class: 'history-what', text: historyText(it) }),
+    el('time', { class: 'history-time', datetime: it.at, title: new Date(it.at).toLocaleString(), text: clock.format(new Date(it.at)) }),
+    it.text ? el('span', { class: 'history-why', text: it.text }) : '')));
+    show($('#history-empty'), items.length === 0);
+  } catch (err) {
+    if (seq === historyView.seq) toast(`Could not load the history of ${user}: ${err.message}`, 'error');
+  } finally {
+    if (seq === historyView.seq) list.setAttribute('aria-busy', 'false');
+  }
+}
+
+function closeHistory(restoreFocus = true) {
+  const panel = $('#history-panel');
+  if (panel.hidden) return;
+  historyView.seq++;
+  show(panel, false);
+  show($('#panel-backdrop'), false);
+  document.body.classList.remove('panel-open');
+  const opener = historyView.opener;
+  historyView.opener = null;
+  if (restoreFocus && opener?.isConnected) opener.focus();
+}
+
+function wireHistory() {
+  const open = (e) => {
+    const row = e.target.closest('[data-user]');
+    if (row && state.me?.admin) openHistory(row.dataset.user, row);
+  };
+  $('#member-list').addEventListener('click', open);
+  $('#member-list').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      open(e);
+    }
+  });
+  $('#history-close').addEventListener('click', () => closeHistory());
+  $('#panel-backdrop').addEventListener('click', () => closeHistory());
+  $('#history-panel').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      closeHistory();
+    }
+  });
 }
 
 function onNotice(n) {
@@ -973,6 +1159,7 @@ async function boot() {
   wireSignIn();
   wireMenu();
   wireConsole();
+  wireHistory();
   // Keep "last seen 3 minutes ago" current.
   setInterval(() => {
     if (document.body.dataset.view === 'app') renderMembers();

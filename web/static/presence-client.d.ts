@@ -38,7 +38,32 @@ export interface Entry {
   since: string | null;
   /** RFC 3339. */
   last_seen: string | null;
+  /** RFC 3339: when the chosen status clears by itself. */
+  until: string | null;
+  /** Why the status last changed; null for a user never seen. */
+  reason: Reason | null;
   [field: string]: unknown;
+}
+
+/** Why a user's status last changed. */
+export type Reason =
+  | 'connect' | 'disconnect' | 'heartbeat' | 'idle' | 'active'
+  | 'manual' | 'expired' | 'catalog' | 'node_lost';
+
+/**
+ * When a chosen status clears by itself: at `until` (a Date or an RFC 3339
+ * string) or after `duration_s` seconds (60..31,622,400), never both.
+ */
+export type Expiry = { until: Date | string; duration_s?: never } | { duration_s: number; until?: never };
+
+/** One change of a user's effective status, in `history`. */
+export interface HistoryItem {
+  /** RFC 3339. */
+  at: string;
+  status: Presence;
+  previous: Presence;
+  text: string;
+  reason: Reason;
 }
 
 export interface Service {
@@ -54,6 +79,8 @@ export interface CustomStatus {
   id: string;
   name: string;
   presence: Presence;
+  /** Default lifetime of a pick, in seconds; null: never ends. */
+  duration_s: number | null;
   [field: string]: unknown;
 }
 
@@ -68,6 +95,8 @@ export interface Self {
   manual: Presence;
   text: string;
   custom: string | null;
+  until: string | null;
+  reason: Reason | null;
   [field: string]: unknown;
 }
 
@@ -169,8 +198,8 @@ export interface AdminAPI {
   stats(): Promise<Result>;
   setService(enabled: boolean): Promise<Result>;
   listStatuses(q?: { query?: string; offset?: number; limit?: number }): Promise<Result & { items: CustomStatus[]; total: number }>;
-  createStatus(s: { name: string; presence: Presence }): Promise<Result & { status: CustomStatus }>;
-  updateStatus(s: { custom: string; name: string; presence: Presence }): Promise<Result & { status: CustomStatus }>;
+  createStatus(s: { name: string; presence: Presence; duration_s?: number | null }): Promise<Result & { status: CustomStatus }>;
+  updateStatus(s: { custom: string; name: string; presence: Presence; duration_s?: number | null }): Promise<Result & { status: CustomStatus }>;
   deleteStatus(custom: string): Promise<Result>;
   settings(idleLimitS: number): Promise<Result>;
 }
@@ -201,8 +230,13 @@ export declare class PresenceClient {
 
   command(type: string, fields?: Record<string, unknown>): Promise<Result>;
   ping(): Promise<Result>;
-  setStatus(status: Presence, text?: string): Promise<Result>;
-  setCustomStatus(custom: string): Promise<Result>;
+  setStatus(status: Presence, text?: string, expiry?: Expiry): Promise<Result>;
+  /** Without expiry, the custom status's default duration applies, if any. */
+  setCustomStatus(custom: string, expiry?: Expiry): Promise<Result>;
+  /** Before closing (signing out): offline at once, not after the grace. */
+  bye(): Promise<Result>;
+  /** Recent status changes, newest first; another user's needs the admin role. */
+  history(q?: { user?: string; limit?: number }): Promise<HistoryItem[]>;
   setPrefs(prefs: { idle_limit_s?: number; auto_away?: boolean }): Promise<Result>;
   subscribe(what: { users: string[] } | { all: true }): Promise<Result>;
   unsubscribe(what: { users: string[] } | { all: true }): Promise<Result>;

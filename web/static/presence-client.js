@@ -57,6 +57,9 @@ export class PresenceError extends Error {
  * @property {string|null} custom the custom status id it came from
  * @property {string|null} since RFC 3339
  * @property {string|null} last_seen RFC 3339
+ * @property {string|null} until RFC 3339: when the chosen status clears by itself
+ * @property {string|null} reason why the status last changed: connect,
+ *   disconnect, heartbeat, idle, active, manual, expired, catalog, node_lost
  */
 
 /**
@@ -73,6 +76,7 @@ export class PresenceError extends Error {
  * @property {string} id
  * @property {string} name
  * @property {'online'|'away'|'busy'|'offline'} presence
+ * @property {number|null} duration_s default lifetime of a pick; null: never
  */
 
 /**
@@ -570,10 +574,11 @@ export class PresenceClient {
    * together: an empty or omitted text clears it.
    * @param {'online'|'away'|'busy'|'offline'} status
    * @param {string} [text] at most 120 characters
+   * @param {Expiry} [expiry] when the status clears by itself; none: never
    * @returns {Promise<object>} the result; `result.self` is the new own status.
    */
-  setStatus(status, text) {
-    const cmd = { type: 'set_status', status };
+  setStatus(status, text, expiry) {
+    const cmd = { type: 'set_status', status, ...expiryFields(expiry) };
     if (text) cmd.text = text;
     return this.#send(cmd);
   }
@@ -581,10 +586,33 @@ export class PresenceClient {
   /**
    * Takes a custom status: its presence and, as text, its name.
    * @param {string} custom the custom status id
+   * @param {Expiry} [expiry] when it clears by itself; none: the custom
+   *   status's default duration, if it has one
    * @returns {Promise<object>}
    */
-  setCustomStatus(custom) {
-    return this.#send({ type: 'set_custom_status', custom });
+  setCustomStatus(custom, expiry) {
+    return this.#send({ type: 'set_custom_status', custom, ...expiryFields(expiry) });
+  }
+
+  /**
+   * Says goodbye before closing (signing out): the user reads offline at
+   * once, rather than after the server's reconnect grace.
+   * @returns {Promise<object>}
+   */
+  bye() {
+    return this.#send({ type: 'bye' });
+  }
+
+  /**
+   * A user's recent status changes, newest first: `{at, status, previous,
+   * text, reason}`. Another user's history needs the admin role.
+   * @param {{user?: string, limit?: number}} [q] user defaults to yourself,
+   *   limit (1..100) to 20
+   * @returns {Promise<object[]>}
+   */
+  async history({ user, limit } = {}) {
+    const r = await this.#send({ type: 'history', ...(user ? { user } : {}), ...(limit ? { limit } : {}) });
+    return r.items || [];
   }
 
   /**
@@ -651,10 +679,10 @@ export class PresenceClient {
       setService: (enabled) => send({ type: 'admin.service', enabled }),
       /** @param {{query?: string, offset?: number, limit?: number}} [q] @returns {Promise<{items: CustomStatus[], total: number}>} */
       listStatuses: (q = {}) => send({ type: 'admin.statuses.list', ...q }),
-      /** @param {{name: string, presence: string}} s @returns {Promise<{status: CustomStatus}>} */
-      createStatus: ({ name, presence }) => send({ type: 'admin.statuses.create', name, presence }),
-      /** @param {{custom: string, name: string, presence: string}} s @returns {Promise<{status: CustomStatus}>} */
-      updateStatus: ({ custom, name, presence }) => send({ type: 'admin.statuses.update', custom, name, presence }),
+      /** @param {{name: string, presence: string, duration_s?: number|null}} s duration_s: default lifetime of a pick (null: never) @returns {Promise<{status: CustomStatus}>} */
+      createStatus: ({ name, presence, duration_s = null }) => send({ type: 'admin.statuses.create', name, presence, duration_s }),
+      /** @param {{custom: string, name: string, presence: string, duration_s?: number|null}} s @returns {Promise<{status: CustomStatus}>} */
+      updateStatus: ({ custom, name, presence, duration_s = null }) => send({ type: 'admin.statuses.update', custom, name, presence, duration_s }),
       /** @param {string} custom */
       deleteStatus: (custom) => send({ type: 'admin.statuses.delete', custom }),
       /** @param {number} idleLimitS the workspace's default idle limit, seconds */
@@ -730,6 +758,19 @@ export class PresenceClient {
       if (document.visibilityState === 'hidden') this.#goIdle();
     }, ms);
   }
+}
+
+/**
+ * When a chosen status clears by itself: at `until` (a Date or an RFC 3339
+ * string) or after `duration_s` seconds (60..31,622,400), never both.
+ * @typedef {{until?: Date|string, duration_s?: number}} Expiry
+ */
+
+function expiryFields(expiry) {
+  if (!expiry) return {};
+  if (expiry.until) return { until: expiry.until instanceof Date ? expiry.until.toISOString() : expiry.until };
+  if (expiry.duration_s) return { duration_s: expiry.duration_s };
+  return {};
 }
 
 /**

@@ -26,6 +26,13 @@ async function use(): Promise<void> {
   await client.setStatus('busy', 'In a meeting');
   const r = await client.refresh();
   console.log(admin, entries.length, r.expires, (await client.admin.listStatuses()).total);
+  await client.setStatus('busy', 'Lunch', { until: new Date(Date.now() + 3_600_000) });
+  await client.setCustomStatus('c1', { duration_s: 1800 });
+  const items = await client.history({ user: 'alice', limit: 5 });
+  console.log(items[0]?.reason, entries[0]?.until);
+  await client.bye();
+  // @ts-expect-error until or duration_s, not both
+  await client.setStatus('busy', '', { until: '2026-05-01T15:30:00Z', duration_s: 60 });
   // @ts-expect-error not a presence value
   await client.setStatus('lunch');
   // @ts-expect-error no such event

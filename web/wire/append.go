@@ -1,27 +1,12 @@
 package wire
 
 import (
-	"time"
 	"unicode/utf8"
 )
 
-// AppendPresence appends the presence frame of users to dst, byte for byte
-// what Encode(Presence{Type: TypePresence, Users: users}) returns (except
-// that nil users make [] rather than null). It is
-// the frame every subscriber gets on every flush, so it is written by hand
-// rather than through reflection.
-func AppendPresence(dst []byte, users []Entry) []byte {
-	dst = append(dst, `{"type":"presence","users":[`...)
-	for i := range users {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendEntry(dst, &users[i])
-	}
-	return append(dst, "]}"...)
-}
-
-// AppendEntry appends e as a JSON object to dst, as encoding/json would.
+// AppendEntry appends e as a JSON object to dst, byte for byte as
+// encoding/json would. Entries fill the frames every subscriber gets on
+// every flush, so they are written by hand rather than through reflection.
 func AppendEntry(dst []byte, e *Entry) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, e.ID)
@@ -39,6 +24,14 @@ func AppendEntry(dst []byte, e *Entry) []byte {
 	dst = appendTime(dst, e.Since)
 	dst = append(dst, `,"last_seen":`...)
 	dst = appendTime(dst, e.LastSeen)
+	dst = append(dst, `,"until":`...)
+	dst = appendTime(dst, e.Until)
+	dst = append(dst, `,"reason":`...)
+	if e.Reason == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendString(dst, *e.Reason)
+	}
 	return append(dst, '}')
 }
 
@@ -97,20 +90,5 @@ func appendString(dst []byte, s string) []byte {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// appendTime appends t as time.Time.MarshalJSON does (RFC 3339 with
-// nanoseconds, quoted), or null for nil.
-func appendTime(dst []byte, t *time.Time) []byte {
-	if t == nil {
-		return append(dst, "null"...)
-	}
-	if y := t.Year(); y < 0 || y > 9999 {
-		_, err := t.MarshalJSON() // out of its range: fail as Encode does
-		panic("wire: encode: " + err.Error())
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"')
 }

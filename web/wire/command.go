@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -19,8 +20,11 @@ const (
 	MaxTextLen   = 120      // characters in a status text
 	MinIdleS     = 60       // seconds, smallest idle_limit_s
 	MaxIdleS     = 86400    // seconds, largest idle_limit_s
-	MaxPageLimit = 100      // largest admin.statuses.list limit
+	MaxPageLimit = 100      // largest admin.statuses.list and history limit
 	DefPageLimit = 50       // admin.statuses.list limit when none is given
+	DefHistory   = 20       // history limit when none is given
+	MinDurationS = 60       // seconds, shortest duration_s
+	MaxDurationS = 31622400 // seconds, longest duration_s: 366 days
 )
 
 // Command types, client to server.
@@ -42,6 +46,8 @@ const (
 	TypeAdminUpdate     = "admin.statuses.update"
 	TypeAdminDelete     = "admin.statuses.delete"
 	TypeAdminSettings   = "admin.settings"
+	TypeBye             = "bye"
+	TypeHistory         = "history"
 	TypeRefresh         = "refresh" // wave 2: a newer token for the same session
 )
 
@@ -58,6 +64,13 @@ type Command struct {
 	Custom     string  `json:"custom,omitempty"`
 	IdleLimitS *int    `json:"idle_limit_s,omitempty"`
 	AutoAway   *bool   `json:"auto_away,omitempty"`
+	// Until (RFC 3339) or DurationS says when a chosen status ends;
+	// DurationS is also a custom status's default lifetime. Decode checks
+	// the form and the range of a duration; whether an until is in the
+	// future is the hub's to judge, against its clock.
+	Until     *string `json:"until,omitempty"`
+	DurationS *int    `json:"duration_s,omitempty"`
+	User      string  `json:"user,omitempty"` // history: whose (default: yourself)
 
 	Users []string `json:"users,omitempty"`
 	All   bool     `json:"all,omitempty"`
@@ -140,7 +153,7 @@ func (c *Command) validate() error {
 		if c.Token == "" {
 			return Errorf(CodeBadRequest, "refresh needs a token")
 		}
-	case TypePing, TypeActivity, TypeIdle, TypeAdminStats:
+	case TypePing, TypeActivity, TypeIdle, TypeAdminStats, TypeBye:
 	case TypeSetStatus:
 		if _, ok := parsePresence(c.Status); !ok {
 			return Errorf(CodeBadRequest, "status must be one of online, away, busy, offline")
@@ -152,8 +165,19 @@ func (c *Command) validate() error {
 				return Errorf(CodeBadRequest, "text is %d characters, at most %d allowed", n, MaxTextLen)
 			}
 		}
+		return c.checkLifetime()
 	case TypeSetCustomStatus:
-		return checkCustomID(c.Custom)
+		if err := checkCustomID(c.Custom); err != nil {
+			return err
+		}
+		return c.checkLifetime()
+	case TypeHistory:
+		if c.User != "" {
+			if err := CheckUserID(c.User); err != nil {
+				return err
+			}
+		}
+		return c.checkLimit(DefHistory)
 	case TypeSetPrefs:
 		if c.IdleLimitS == nil && c.AutoAway == nil {
 			return Errorf(CodeBadRequest, "set_prefs needs idle_limit_s or auto_away")
@@ -179,20 +203,20 @@ func (c *Command) validate() error {
 		if c.Offset < 0 {
 			return Errorf(CodeBadRequest, "offset must not be negative")
 		}
-		if c.Limit == nil {
-			def := DefPageLimit
-			c.Limit = &def
-		}
-		if *c.Limit < 1 || *c.Limit > MaxPageLimit {
-			return Errorf(CodeBadRequest, "limit must be 1..%d", MaxPageLimit)
-		}
+		return c.checkLimit(DefPageLimit)
 	case TypeAdminCreate:
-		return checkPresence(c.Presence)
+		if err := checkPresence(c.Presence); err != nil {
+			return err
+		}
+		return checkDuration(c.DurationS)
 	case TypeAdminUpdate:
 		if err := checkCustomID(c.Custom); err != nil {
 			return err
 		}
-		return checkPresence(c.Presence)
+		if err := checkPresence(c.Presence); err != nil {
+			return err
+		}
+		return checkDuration(c.DurationS)
 	case TypeAdminDelete:
 		return checkCustomID(c.Custom)
 	case TypeAdminSettings:
@@ -202,6 +226,48 @@ func (c *Command) validate() error {
 		return checkIdle(*c.IdleLimitS)
 	default:
 		return Errorf(CodeBadRequest, "unknown command type %q", truncate(c.Type, 40))
+	}
+	return nil
+}
+
+// checkLimit fills in the default limit, or checks the one given.
+func (c *Command) checkLimit(def int) error {
+	if c.Limit == nil {
+		c.Limit = &def
+		return nil
+	}
+	if *c.Limit < 1 || *c.Limit > MaxPageLimit {
+		return Errorf(CodeBadRequest, "limit must be 1..%d", MaxPageLimit)
+	}
+	return nil
+}
+
+// checkLifetime checks the until or duration_s of a status a user picks.
+func (c *Command) checkLifetime() error {
+	if c.Until != nil && c.DurationS != nil {
+		return Errorf(CodeBadRequest, "give until or duration_s, not both")
+	}
+	if c.Until != nil {
+		if _, err := time.Parse(time.RFC3339, *c.Until); err != nil {
+			return Errorf(CodeBadRequest, "until must be an RFC 3339 time such as 2026-05-01T15:30:00Z, not %q", truncate(*c.Until, 40))
+		}
+	}
+	return checkDuration(c.DurationS)
+}
+
+// UntilTime is the until of the command, the zero Time when it has none. The
+// command has passed Decode.
+func (c *Command) UntilTime() time.Time {
+	if c.Until == nil {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339, *c.Until)
+	return t
+}
+
+func checkDuration(s *int) error {
+	if s != nil && (*s < MinDurationS || *s > MaxDurationS) {
+		return Errorf(CodeBadRequest, "duration_s must be %d..%d (a minute to 366 days)", MinDurationS, MaxDurationS)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,33 @@ func TestDecode(t *testing.T) {
 		{`{"type":"warp","id":"w"}`, "unknown command type", "w"},
 		{`{"id":"n"}`, "no type", "n"},
 		{``, "malformed", ""},
+		// Wave 2: expiry, bye, history.
+		{`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00Z"}`, "", ""},
+		{`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00.5+02:00"}`, "", ""},
+		{`{"type":"set_status","status":"busy","duration_s":3600}`, "", ""},
+		{`{"type":"set_status","status":"busy","until":null,"duration_s":null}`, "", ""},
+		{`{"type":"set_status","id":"u","status":"busy","until":"tomorrow"}`, "RFC 3339", "u"},
+		{`{"type":"set_status","status":"busy","until":"2026-05-01 15:30"}`, "RFC 3339", ""},
+		{`{"type":"set_status","status":"busy","until":1767225600}`, `"until" must be a string`, ""},
+		{`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00Z","duration_s":60}`, "not both", ""},
+		{`{"type":"set_status","status":"busy","duration_s":59}`, "duration_s must be 60..31622400", ""},
+		{`{"type":"set_status","status":"busy","duration_s":31622401}`, "duration_s", ""},
+		{`{"type":"set_status","status":"busy","duration_s":0}`, "duration_s", ""},
+		{`{"type":"set_status","status":"busy","duration_s":1.5}`, "malformed", ""},
+		{`{"type":"set_custom_status","custom":"c","duration_s":31622400}`, "", ""},
+		{`{"type":"set_custom_status","custom":"c","until":"x"}`, "RFC 3339", ""},
+		{`{"type":"set_custom_status","custom":"c","until":"2026-05-01T15:30:00Z","duration_s":600}`, "not both", ""},
+		{`{"type":"admin.statuses.create","name":"In a meeting","presence":"busy","duration_s":3600}`, "", ""},
+		{`{"type":"admin.statuses.create","name":"In a meeting","presence":"busy","duration_s":null}`, "", ""},
+		{`{"type":"admin.statuses.create","name":"x","presence":"busy","duration_s":30}`, "duration_s", ""},
+		{`{"type":"admin.statuses.update","custom":"x","name":"x","presence":"busy","duration_s":-1}`, "duration_s", ""},
+		{`{"type":"bye","id":"b"}`, "", "b"},
+		{`{"type":"history"}`, "", ""},
+		{`{"type":"history","user":"alice","limit":100}`, "", ""},
+		{`{"type":"history","limit":0}`, "limit must be 1..100", ""},
+		{`{"type":"history","limit":101}`, "limit must be 1..100", ""},
+		{`{"type":"history","user":""}`, "", ""},
+		{`{"type":"history","user":"` + strings.Repeat("u", 129) + `"}`, "longer than 128", ""},
 	}
 	for _, tt := range tests {
 		c, err := Decode([]byte(tt.frame))
@@ -58,6 +86,17 @@ func TestDecode(t *testing.T) {
 	if c.Limit == nil || *c.Limit != DefPageLimit {
 		t.Errorf("default limit = %v", c.Limit)
 	}
+	c, _ = Decode([]byte(`{"type":"history"}`))
+	if *c.Limit != DefHistory {
+		t.Errorf("default history limit = %d", *c.Limit)
+	}
+	c, _ = Decode([]byte(`{"type":"set_status","status":"busy","until":"2026-05-01T17:30:00+02:00"}`))
+	if want := time.Date(2026, 5, 1, 15, 30, 0, 0, time.UTC); !c.UntilTime().Equal(want) {
+		t.Errorf("UntilTime = %v, want %v", c.UntilTime(), want)
+	}
+	if c, _ = Decode([]byte(`{"type":"set_status","status":"busy"}`)); !c.UntilTime().IsZero() {
+		t.Errorf("UntilTime without until = %v, want zero", c.UntilTime())
+	}
 }
 
 // FuzzDecode checks that no frame crashes the decoder, that every error is a
@@ -72,6 +111,11 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"query","users":[1,2]}`,
 		`{"type":"ping"} trailing`,
 		"\xff\xfe",
+		`{"type":"set_status","status":"busy","until":"2026-05-01T15:30:00Z"}`,
+		`{"type":"set_custom_status","custom":"c","duration_s":3600}`,
+		`{"type":"admin.statuses.create","name":"Lunch","presence":"away","duration_s":3600}`,
+		`{"type":"history","user":"alice","limit":5}`,
+		`{"type":"bye"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -100,6 +144,18 @@ func FuzzDecode(f *testing.F) {
 		}
 		if c.Text != nil && utf8.RuneCountInString(*c.Text) > MaxTextLen {
 			t.Fatalf("text of %d characters accepted", utf8.RuneCountInString(*c.Text))
+		}
+		if c.Until != nil && c.DurationS != nil {
+			t.Fatalf("until and duration_s accepted together")
+		}
+		if c.Until != nil && c.UntilTime().IsZero() {
+			t.Fatalf("until %q accepted but unreadable", *c.Until)
+		}
+		if d := c.DurationS; d != nil && (*d < MinDurationS || *d > MaxDurationS) {
+			t.Fatalf("duration_s %d accepted", *d)
+		}
+		if c.Limit != nil && (*c.Limit < 1 || *c.Limit > MaxPageLimit) {
+			t.Fatalf("limit %d accepted", *c.Limit)
 		}
 	})
 }

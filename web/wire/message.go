@@ -2,7 +2,6 @@ package wire
 
 import (
 	"encoding/json"
-	"time"
 )
 
 // Frame types, server to client.
@@ -43,23 +42,38 @@ type Self struct {
 	Manual string  `json:"manual"`
 	Text   string  `json:"text"`
 	Custom *string `json:"custom"`
+	Until  *Time   `json:"until"`  // when the chosen status expires; null: never
+	Reason *string `json:"reason"` // why the status last changed; null: never seen
 }
 
 // CustomStatus is an admin-defined status.
 type CustomStatus struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Presence string `json:"presence"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Presence  string `json:"presence"`
+	DurationS *int   `json:"duration_s"` // default lifetime of a pick; null: never ends
 }
 
 // Entry is one user's presence, in presence events and snapshots.
+// AppendEntry writes it by hand, field for field in this order.
 type Entry struct {
-	ID       string     `json:"id"`
-	Status   string     `json:"status"`
-	Text     string     `json:"text"`
-	Custom   *string    `json:"custom"`
-	Since    *time.Time `json:"since"`
-	LastSeen *time.Time `json:"last_seen"`
+	ID       string  `json:"id"`
+	Status   string  `json:"status"`
+	Text     string  `json:"text"`
+	Custom   *string `json:"custom"`
+	Since    *Time   `json:"since"`
+	LastSeen *Time   `json:"last_seen"`
+	Until    *Time   `json:"until"`  // when the chosen status expires; null: never
+	Reason   *string `json:"reason"` // why the status last changed; null: never seen
+}
+
+// HistoryItem is one change of a user's effective status.
+type HistoryItem struct {
+	At       Time   `json:"at"`
+	Status   string `json:"status"`
+	Previous string `json:"previous"`
+	Text     string `json:"text"`
+	Reason   string `json:"reason"`
 }
 
 // Welcome answers a good hello.
@@ -96,15 +110,15 @@ type Result struct {
 	ID   string `json:"id,omitempty"`
 	OK   bool   `json:"ok"`
 
-	Users    *[]Entry        `json:"users,omitempty"`    // subscribe, query
-	Self     *Self           `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
-	Prefs    *Prefs          `json:"prefs,omitempty"`    // set_prefs
-	Status   *CustomStatus   `json:"status,omitempty"`   // admin.statuses.create, update, delete
-	Items    *[]CustomStatus `json:"items,omitempty"`    // admin.statuses.list
-	Total    *int            `json:"total,omitempty"`    // admin.statuses.list
-	Service  *Service        `json:"service,omitempty"`  // admin.service, admin.stats
-	Settings *Settings       `json:"settings,omitempty"` // admin.settings
-	Expires  *time.Time      `json:"expires,omitempty"`  // refresh: when the session now ends
+	Users    *[]Entry      `json:"users,omitempty"`    // subscribe, query
+	Self     *Self         `json:"self,omitempty"`     // set_status, set_custom_status, set_prefs
+	Prefs    *Prefs        `json:"prefs,omitempty"`    // set_prefs
+	Status   *CustomStatus `json:"status,omitempty"`   // admin.statuses.create, update, delete
+	Items    any           `json:"items,omitempty"`    // *[]CustomStatus (admin.statuses.list) or *[]HistoryItem (history)
+	Total    *int          `json:"total,omitempty"`    // admin.statuses.list
+	Service  *Service      `json:"service,omitempty"`  // admin.service, admin.stats
+	Settings *Settings     `json:"settings,omitempty"` // admin.settings
+	Expires  *Time         `json:"expires,omitempty"`  // refresh: when the session now ends
 	*Stats
 }
 
@@ -121,12 +135,12 @@ type Settings struct {
 
 // Stats is the body of the admin.stats result.
 type Stats struct {
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 }
 
 // Presence carries the latest state of users that changed.
@@ -182,16 +196,17 @@ type Frame struct {
 	Prefs    *Prefs         `json:"prefs"`
 	Status   *CustomStatus  `json:"status"`
 	Items    []CustomStatus `json:"items"`
+	History  []HistoryItem  `json:"-"` // the items of a history result
 	Total    int            `json:"total"`
 	Settings *Settings      `json:"settings"`
-	Expires  *time.Time     `json:"expires"`
+	Expires  *Time          `json:"expires"`
 
-	Connections  int        `json:"connections"`
-	Peak         int        `json:"peak"`
-	UsersOnline  int        `json:"users_online"`
-	Limit        *int       `json:"limit"`
-	Edition      string     `json:"edition"`
-	ServiceSince *time.Time `json:"service_since"`
+	Connections  int    `json:"connections"`
+	Peak         int    `json:"peak"`
+	UsersOnline  int    `json:"users_online"`
+	Limit        *int   `json:"limit"`
+	Edition      string `json:"edition"`
+	ServiceSince *Time  `json:"service_since"`
 
 	State  string  `json:"state"`
 	Reason *string `json:"reason"`
@@ -199,11 +214,24 @@ type Frame struct {
 	Level  string  `json:"level"`
 }
 
-// DecodeFrame parses one server frame.
+// DecodeFrame parses one server frame. The items of a result are read both
+// as custom statuses and as history items (History): a result does not say
+// which command it answers.
 func DecodeFrame(b []byte) (Frame, error) {
 	var f Frame
-	err := json.Unmarshal(b, &f)
-	return f, err
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, err
+	}
+	if f.Type == TypeResult && f.Items != nil {
+		var h struct {
+			Items []HistoryItem `json:"items"`
+		}
+		if err := json.Unmarshal(b, &h); err != nil {
+			return f, err
+		}
+		f.History = h.Items
+	}
+	return f, nil
 }
 
 // Encode marshals a server frame. Frames are plain structs of strings,

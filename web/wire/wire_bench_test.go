@@ -7,8 +7,8 @@ import (
 )
 
 func benchEntries(n int) []Entry {
-	since := time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)
-	seen := since.Add(time.Hour)
+	since := Time{time.Date(2026, 3, 1, 9, 30, 0, 123e6, time.UTC)}
+	seen := Time{since.Add(time.Hour)}
 	custom := "6f1c2a8e-5d1b-4c36-9f0e-2b7d5a9c1e42"
 	es := make([]Entry, n)
 	for i := range es {
