@@ -41,11 +41,11 @@ func (c *conn) isClosed() bool {
 func TestHeartbeats(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const hb = 10 * time.Second
-		tick := hb / wheelSlots
 		var pings atomic.Int64
 		c, cli := pipeConn(t, Config{Heartbeat: hb}, &websocket.DialOptions{
 			OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
 		})
+		tick := c.srv.beats.tick
 		go readLoop(c)
 		go func() { // the client reads, which answers pings
 			for {

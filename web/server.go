@@ -122,7 +122,7 @@ type Config struct {
 // gap between a person's status changes, so those go out at once, and
 // long enough to fold a burst (a team arriving, a reconnect storm) into a
 // frame or two.
-const DefaultFlushWindow = 5 * time.Millisecond
+const DefaultFlushWindow = time.Millisecond
 
 // maxHeaderBytes bounds a request's headers: tokens travel in the hello
 // frame, not in headers, and net/http's default is 1 MiB.
