@@ -2,11 +2,9 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,17 +14,21 @@ import (
 
 	"github.com/presenced/presenced/hub"
 	"github.com/presenced/presenced/presence"
-	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
+	"github.com/presenced/presenced/store/redisstore"
 )
 
 // Config configures a Node. The zero value of each field means its default.
 type Config struct {
-	// Redis is the shared Redis. Required.
-	Redis *redis.Client
+	// Redis is the shared Redis: one server, Sentinel's master, or Redis
+	// Cluster, on which the node uses sharded pub/sub. Required.
+	Redis redis.UniversalClient
 	// Store is the durable state, read on a resync. Required.
 	Store store.Store
-	// Prefix starts every key and the channel. Default: "presence:".
+	// Prefix starts every key and the channel. Default: "{presence}:". Its
+	// hash tag puts every key and the channel in one Redis Cluster slot, so
+	// that scripts and transactions touching several keys run there; on
+	// Redis Cluster a prefix without one is an error of Run.
 	Prefix string
 	// ID names the node in keys; unique per process. Required.
 	ID string
@@ -42,10 +44,11 @@ type Config struct {
 
 // Node is this process's part of the cluster.
 type Node struct {
-	cfg Config
-	rdb *redis.Client
-	log zerolog.Logger
-	h   *hub.Hub
+	cfg     Config
+	rdb     redis.UniversalClient
+	sharded bool // Redis Cluster: SPUBLISH and SSUBSCRIBE
+	log     zerolog.Logger
+	h       *hub.Hub
 
 	wake chan struct{}
 	mu   sync.Mutex
@@ -68,7 +71,7 @@ type Node struct {
 // New returns a node for cfg.
 func New(cfg Config) *Node {
 	if cfg.Prefix == "" {
-		cfg.Prefix = "presence:"
+		cfg.Prefix = redisstore.DefaultPrefix // the store's keys and the node's side by side
 	}
 	if cfg.Name == "" {
 		cfg.Name = cfg.ID
@@ -76,9 +79,11 @@ func New(cfg Config) *Node {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 8 * time.Second
 	}
+	_, sharded := cfg.Redis.(*redis.ClusterClient)
 	return &Node{
 		cfg:     cfg,
 		rdb:     cfg.Redis,
+		sharded: sharded,
 		log:     cfg.Log.With().Str("node", cfg.Name).Logger(),
 		wake:    make(chan struct{}, 1),
 		conns:   map[string]hub.ConnsChanged{},
@@ -93,47 +98,23 @@ func (n *Node) keyAlive(node string) string { return n.cfg.Prefix + "node:" + no
 func (n *Node) keyUsers(node string) string { return n.cfg.Prefix + "node:" + node + ":users" }
 func (n *Node) channel() string             { return n.cfg.Prefix + "events" }
 
-// message is what crosses the channel: one node's batch of changes.
-type message struct {
-	Node  string       `json:"n"`
-	Seq   uint64       `json:"s"`
-	Kind  string       `json:"k"`           // "changes", "resync" (reload me), "gone"
-	Conns [][4]any     `json:"c,omitempty"` // [user, online, away, reason]
-	Users []userRecord `json:"u,omitempty"`
-	Cat   []catalogMsg `json:"cat,omitempty"`
-	Svc   *serviceMsg  `json:"svc,omitempty"`
-	Set   *settingsMsg `json:"set,omitempty"`
-	Gone  string       `json:"gone,omitempty"`
-	Out   []string     `json:"out,omitempty"` // users signed out
+// subscribe subscribes to the channel: on Redis Cluster with SSUBSCRIBE, on
+// the master of the channel's slot (the prefix's hash tag), so that a
+// message crosses one shard instead of every node of the Redis cluster.
+func (n *Node) subscribe(ctx context.Context) *redis.PubSub {
+	if n.sharded {
+		return n.rdb.SSubscribe(ctx, n.channel())
+	}
+	return n.rdb.Subscribe(ctx, n.channel())
 }
 
-type userRecord struct {
-	ID        string `json:"id"`
-	Manual    string `json:"m"`
-	Text      string `json:"t,omitempty"`
-	Custom    string `json:"c,omitempty"`
-	IdleLimit int64  `json:"i,omitempty"` // ms
-	AutoAway  bool   `json:"a"`
-	LastSeen  int64  `json:"l,omitempty"`  // unix ms
-	Until     int64  `json:"un,omitempty"` // unix ms
-}
-
-type catalogMsg struct {
-	Op       string `json:"op"`
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Presence string `json:"p"`
-	Duration int64  `json:"d,omitempty"` // ms
-}
-
-type serviceMsg struct {
-	Enabled bool   `json:"e"`
-	Reason  string `json:"r,omitempty"`
-	Since   int64  `json:"since,omitempty"`
-}
-
-type settingsMsg struct {
-	IdleLimit int64 `json:"i"` // ms
+// publish queues b on p for the channel, sharded on Redis Cluster.
+func (n *Node) publish(ctx context.Context, p redis.Pipeliner, b []byte) {
+	if n.sharded {
+		p.SPublish(ctx, n.channel(), b)
+	} else {
+		p.Publish(ctx, n.channel(), b)
+	}
 }
 
 // Publish queues ev for the other nodes. It never blocks.
@@ -175,14 +156,17 @@ func (n *Node) AddConns(ctx context.Context, delta int) (int, error) {
 // leaves cleanly (its connections leave the count and the others drop them
 // at once). It returns when every goroutine it started has ended.
 func (n *Node) Run(ctx context.Context, h *hub.Hub) error {
+	if n.sharded && !redisstore.HasHashTag(n.cfg.Prefix) {
+		return fmt.Errorf("cluster: prefix %q has no hash tag, which Redis Cluster needs (e.g. {presence}:)", n.cfg.Prefix)
+	}
 	n.h = h
-	pubsub := n.rdb.Subscribe(ctx, n.channel())
+	pubsub := n.subscribe(ctx)
 	defer pubsub.Close()
 	var wg sync.WaitGroup
 	wg.Go(func() { n.publishLoop(ctx) })
 	wg.Go(func() { n.heartbeatLoop(ctx) })
 	wg.Go(func() { n.subscribeLoop(ctx, pubsub) })
-	n.log.Info().Dur("ttl", n.cfg.TTL).Msg("joined the cluster")
+	n.log.Info().Dur("ttl", n.cfg.TTL).Bool("sharded_pubsub", n.sharded).Msg("joined the cluster")
 	wg.Wait()
 	n.leave()
 	return nil
@@ -201,12 +185,12 @@ func (n *Node) leave() {
 
 // remove deletes node's keys and announces that it is gone.
 func (n *Node) remove(ctx context.Context, node string) error {
-	b, _ := json.Marshal(message{Node: n.cfg.ID, Kind: "gone", Gone: node})
+	b := encode(message{Node: n.cfg.ID, Kind: kindGone, Gone: node})
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, n.keyUsers(node), n.keyAlive(node))
 		p.HDel(ctx, n.keyCounts(), node)
 		p.SRem(ctx, n.keyNodes(), node)
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	return err
@@ -241,23 +225,23 @@ func (n *Node) flush(ctx context.Context) error {
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	m := message{Node: n.cfg.ID, Seq: seq, Kind: "changes"}
+	m := message{Node: n.cfg.ID, Seq: seq, Kind: kindChanges}
 	for u, c := range conns {
-		m.Conns = append(m.Conns, [4]any{u, c.Conns.Online, c.Conns.Away, c.Reason.String()})
+		m.Conns = append(m.Conns, connsRecord{User: u, Online: c.Conns.Online, Away: c.Conns.Away, Reason: c.Reason.String()})
 	}
 	for _, ev := range evs {
-		encodeEvent(&m, ev)
+		m.addEvent(ev)
 	}
-	b, _ := json.Marshal(m)
+	b := encode(m)
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for u, cc := range conns {
 			if c := cc.Conns; c.Live() {
-				p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
+				p.HSet(ctx, n.keyUsers(n.cfg.ID), u, formatConns(c))
 			} else {
 				p.HDel(ctx, n.keyUsers(n.cfg.ID), u)
 			}
 		}
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	if err != nil {
@@ -271,31 +255,6 @@ func (n *Node) flush(ctx context.Context) error {
 	}
 	n.counts.published.Add(1)
 	return nil
-}
-
-func encodeEvent(m *message, ev hub.ClusterEvent) {
-	switch ev := ev.(type) {
-	case hub.UserChanged:
-		u := ev.User
-		r := userRecord{ID: u.ID, Manual: u.Manual.String(), Text: u.Text, Custom: u.Custom,
-			IdleLimit: u.IdleLimit.Milliseconds(), AutoAway: u.AutoAway}
-		if !u.LastSeen.IsZero() {
-			r.LastSeen = u.LastSeen.UnixMilli()
-		}
-		if !u.Until.IsZero() {
-			r.Until = u.Until.UnixMilli()
-		}
-		m.Users = append(m.Users, r)
-	case hub.CatalogChanged:
-		m.Cat = append(m.Cat, catalogMsg{Op: string(ev.Op), ID: ev.Status.ID, Name: ev.Status.Name,
-			Presence: ev.Status.Presence.String(), Duration: ev.Status.Duration.Milliseconds()})
-	case hub.ServiceSwitched:
-		m.Svc = &serviceMsg{Enabled: ev.Service.Enabled, Reason: ev.Service.Reason, Since: ev.Service.Since.UnixMilli()}
-	case hub.SettingsChanged:
-		m.Set = &settingsMsg{IdleLimit: ev.Settings.IdleLimit.Milliseconds()}
-	case hub.SignedOut:
-		m.Out = append(m.Out, ev.User)
-	}
 }
 
 // heartbeatLoop refreshes this node's heartbeat key and its count, removes
@@ -386,15 +345,15 @@ func (n *Node) republish(ctx context.Context, users map[string]presence.Conns) e
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	b, _ := json.Marshal(message{Node: n.cfg.ID, Seq: seq, Kind: "resync"})
+	b := encode(message{Node: n.cfg.ID, Seq: seq, Kind: kindResync})
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, n.keyNodes(), n.cfg.ID)
 		p.Del(ctx, n.keyUsers(n.cfg.ID))
 		for u, c := range users {
-			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, fmt.Sprintf("%d,%d", c.Online, c.Away))
+			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, formatConns(c))
 		}
 		p.HSet(ctx, n.keyCounts(), n.cfg.ID, n.held.Load())
-		p.Publish(ctx, n.channel(), b)
+		n.publish(ctx, p, b)
 		return nil
 	})
 	if err != nil {
@@ -470,10 +429,7 @@ func (n *Node) subscribeLoop(ctx context.Context, ps *redis.PubSub) {
 			switch msg := msg.(type) {
 			case *redis.Subscription:
 				// Subscribed, at start or after a reconnection.
-				if err := n.resyncAll(ctx); err != nil && ctx.Err() == nil {
-					n.log.Error().Err(err).Msg("cluster: resync failed; the next heartbeat retries")
-					n.markDirty()
-				}
+				n.resync(ctx)
 			case *redis.Message:
 				n.handle(ctx, msg.Payload)
 			}
@@ -481,11 +437,13 @@ func (n *Node) subscribeLoop(ctx context.Context, ps *redis.PubSub) {
 	}
 }
 
-// handle applies one message.
+// handle applies one message. A message it cannot read counts as lost:
+// the node resyncs.
 func (n *Node) handle(ctx context.Context, payload string) {
-	var m message
-	if err := json.Unmarshal([]byte(payload), &m); err != nil {
-		n.log.Warn().Err(err).Msg("cluster: unreadable message ignored")
+	m, err := decode([]byte(payload))
+	if err != nil {
+		n.log.Warn().Err(err).Msg("cluster: message dropped: resyncing")
+		n.resync(ctx)
 		return
 	}
 	if m.Node == n.cfg.ID {
@@ -493,7 +451,7 @@ func (n *Node) handle(ctx context.Context, payload string) {
 	}
 	n.counts.received.Add(1)
 	switch m.Kind {
-	case "gone":
+	case kindGone:
 		n.mu.Lock()
 		delete(n.lastSeq, m.Gone)
 		n.mu.Unlock()
@@ -501,21 +459,33 @@ func (n *Node) handle(ctx context.Context, payload string) {
 		// announced by another was found dead.
 		n.h.Apply(hub.NodeGone{Node: m.Gone, Clean: m.Gone == m.Node})
 		return
-	case "resync":
+	case kindResync:
 		n.setSeq(m.Node, m.Seq)
-		if err := n.resyncAll(ctx); err != nil {
-			n.log.Error().Err(err).Msg("cluster: resync failed")
-		}
+		n.resync(ctx)
 		return
 	}
 	if !n.setSeq(m.Node, m.Seq) {
 		n.log.Warn().Str("from", m.Node).Msg("cluster: messages were lost: resyncing")
-		if err := n.resyncAll(ctx); err != nil {
-			n.log.Error().Err(err).Msg("cluster: resync failed")
-		}
+		n.resync(ctx)
 		return
 	}
-	n.apply(m)
+	evs, err := m.events()
+	if err != nil {
+		n.log.Warn().Err(err).Str("from", m.Node).Msg("cluster: message dropped: resyncing")
+		n.resync(ctx)
+		return
+	}
+	for _, ev := range evs {
+		n.h.Apply(ev)
+	}
+}
+
+// resync reloads everything, logging a failure: the next heartbeat retries.
+func (n *Node) resync(ctx context.Context) {
+	if err := n.resyncAll(ctx); err != nil && ctx.Err() == nil {
+		n.log.Error().Err(err).Msg("cluster: resync failed; the next heartbeat retries")
+		n.markDirty()
+	}
 }
 
 // setSeq records seq as node's latest and reports whether it follows the
@@ -526,47 +496,6 @@ func (n *Node) setSeq(node string, seq uint64) bool {
 	last, known := n.lastSeq[node]
 	n.lastSeq[node] = seq
 	return !known || seq == last+1 || seq <= last
-}
-
-func (n *Node) apply(m message) {
-	for _, c := range m.Conns {
-		user, _ := c[0].(string)
-		on, _ := c[1].(float64)
-		aw, _ := c[2].(float64)
-		why, _ := c[3].(string) // absent from older nodes: NoReason
-		reason, _ := presence.ParseReason(why)
-		n.h.Apply(hub.ConnsChanged{Node: m.Node, User: user, Conns: presence.Conns{Online: int(on), Away: int(aw)}, Reason: reason})
-	}
-	for _, r := range m.Users {
-		n.h.Apply(hub.UserChanged{User: decodeUser(r)})
-	}
-	for _, c := range m.Cat {
-		p, _ := presence.ParseStatus(c.Presence)
-		n.h.Apply(hub.CatalogChanged{Op: hub.CatalogOp(c.Op), Status: status.Custom{ID: c.ID, Name: c.Name, Presence: p,
-			Duration: time.Duration(c.Duration) * time.Millisecond}})
-	}
-	if s := m.Svc; s != nil {
-		n.h.Apply(hub.ServiceSwitched{Service: store.Service{Enabled: s.Enabled, Reason: s.Reason, Since: time.UnixMilli(s.Since)}})
-	}
-	if s := m.Set; s != nil {
-		n.h.Apply(hub.SettingsChanged{Settings: store.Settings{IdleLimit: time.Duration(s.IdleLimit) * time.Millisecond}})
-	}
-	for _, u := range m.Out {
-		n.h.Apply(hub.SignedOut{User: u})
-	}
-}
-
-func decodeUser(r userRecord) store.User {
-	m, _ := presence.ParseStatus(r.Manual)
-	u := store.User{ID: r.ID, Manual: m, Text: r.Text, Custom: r.Custom,
-		IdleLimit: time.Duration(r.IdleLimit) * time.Millisecond, AutoAway: r.AutoAway}
-	if r.LastSeen != 0 {
-		u.LastSeen = time.UnixMilli(r.LastSeen)
-	}
-	if r.Until != 0 {
-		u.Until = time.UnixMilli(r.Until)
-	}
-	return u
 }
 
 // resyncAll reloads the durable state from the store and every other
@@ -604,10 +533,13 @@ func (n *Node) resyncAll(ctx context.Context) error {
 		}
 		users := make(map[string]presence.Conns, len(raw))
 		for u, v := range raw {
-			on, aw, _ := strings.Cut(v, ",")
-			o, _ := strconv.Atoi(on)
-			a, _ := strconv.Atoi(aw)
-			users[u] = presence.Conns{Online: o, Away: a}
+			c, err := parseConns(v)
+			if err != nil {
+				// One bad field must not stop every later resync.
+				n.log.Warn().Err(err).Str("of_node", node).Str("user", u).Msg("cluster: unreadable connections left out")
+				continue
+			}
+			users[u] = c
 		}
 		n.h.Apply(hub.NodeSnapshot{Node: node, Users: users})
 	}

@@ -1,32 +1,37 @@
 package cluster_test
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/presenced/presenced/internal/testenv"
+	"github.com/presenced/presenced/auth"
+	"github.com/presenced/presenced/internal/redistest"
 	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
 )
 
-// These tests run real presenced processes against a real redis-server of
-// their own (so one test can restart it). They need redis-server on PATH:
-// locally they skip without it, under CI=true they fail.
+// These tests run real presenced processes against real Redis processes of
+// their own (internal/redistest): one server (so one test can restart it),
+// Sentinel, and Redis Cluster. They need redis-server, redis-sentinel and
+// redis-cli on PATH: locally they skip without them, under CI=true they
+// fail.
 
 var binary string
 
 const secret = "cluster-test-secret"
 
 func TestMain(m *testing.M) {
+	// go-redis logs each failed dial of the tests' own clients; a killed
+	// master makes hundreds.
+	redis.SetLogger(quiet{})
 	bin, remove, err := testproc.Build("github.com/presenced/presenced/cmd/presenced")
 	if err != nil {
 		panic(err)
@@ -37,37 +42,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// redisServer is a redis-server process of the test's own, restartable on
-// the same port and data folder.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	proc *testproc.Proc // nil while stopped
-}
+type quiet struct{}
 
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	testenv.Binary(t, "redis-server", "redis-server")
-	r := &redisServer{t: t, port: testproc.FreePort(t), dir: t.TempDir()}
-	r.start()
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	// Append-only, so that a restart keeps the store, as in production.
-	r.proc = testproc.Start(r.t, exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"))
-	r.proc.WaitOutput(r.t, "Ready to accept connections", 10*time.Second)
-}
-
-func (r *redisServer) stop() {
-	r.proc.Stop(syscall.SIGTERM, 10*time.Second)
-	r.proc = nil
-}
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // node is one presenced process.
 type node struct {
@@ -76,23 +53,21 @@ type node struct {
 	proc *testproc.Proc
 }
 
-func startNode(t *testing.T, r *redisServer, args ...string) *node {
+// startNode starts a presenced process on the Redis at redisURL.
+func startNode(t *testing.T, redisURL string, args ...string) *node {
 	t.Helper()
 	addr := testproc.FreeAddr(t)
 	// No reconnect grace unless a test asks: these tests watch users
 	// leave, and trust_test.go tests the grace.
-	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", r.url(),
+	p := testproc.Start(t, exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", "", "-redis", redisURL,
 		"-jwt-secret", secret, "-node-ttl", "2s", "-offline-grace", "0"}, args...)...))
 	p.WaitOutput(t, "presenced listening", 15*time.Second)
 	return &node{t: t, url: "ws://" + addr + "/ws", proc: p}
 }
 
 func token(t *testing.T, user string, admin bool) string {
-	c := jwt.MapClaims{"sub": user, "exp": time.Now().Add(time.Hour).Unix()}
-	if admin {
-		c["roles"] = []string{"admin"}
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	t.Helper()
+	tok, err := auth.Mint([]byte(secret), user, "", admin, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,9 +81,20 @@ func (n *node) connect(t *testing.T, user string, admin bool) *wstest.Client {
 	return wstest.Connect(t, n.url, token(t, user, admin), waitFor)
 }
 
-func TestCrossNodePresence(t *testing.T) {
-	r := startRedis(t)
-	n1, n2 := startNode(t, r), startNode(t, r)
+// startRedis starts one redis-server that fsyncs every write, so that a
+// restart keeps the store, as in production.
+func startRedis(t *testing.T) *redistest.Server {
+	return redistest.StartServer(t, "--appendfsync", "always")
+}
+
+func TestCrossNodePresence(t *testing.T) { testCrossNodePresence(t, startRedis(t).URL()) }
+
+func TestLimitAndAdminAcrossNodes(t *testing.T) { testLimitAndAdminAcrossNodes(t, startRedis(t).URL()) }
+
+func TestKilledNodeUsersGoOffline(t *testing.T) { testKilledNodeUsersGoOffline(t, startRedis(t).URL()) }
+
+func testCrossNodePresence(t *testing.T, redisURL string) {
+	n1, n2 := startNode(t, redisURL), startNode(t, redisURL)
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 
@@ -137,9 +123,8 @@ func TestCrossNodePresence(t *testing.T) {
 	}
 }
 
-func TestLimitAndAdminAcrossNodes(t *testing.T) {
-	r := startRedis(t)
-	nodes := []*node{startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4"), startNode(t, r, "-connection-limit", "4")}
+func testLimitAndAdminAcrossNodes(t *testing.T, redisURL string) {
+	nodes := []*node{startNode(t, redisURL, "-connection-limit", "4"), startNode(t, redisURL, "-connection-limit", "4"), startNode(t, redisURL, "-connection-limit", "4")}
 	admin := nodes[0].connect(t, "root", true)
 	users := []*wstest.Client{admin, nodes[1].connect(t, "u1", false), nodes[2].connect(t, "u2", false), nodes[1].connect(t, "u3", false)}
 	if s := users[3].Welcome.Service; s.State != "enabled" || s.Connections != 4 {
@@ -183,9 +168,8 @@ func TestLimitAndAdminAcrossNodes(t *testing.T) {
 	watcher.NextAny(func(f wire.Frame) bool { return f.Type == "service" && f.State == "disabled" && *f.Reason == "admin" })
 }
 
-func TestKilledNodeUsersGoOffline(t *testing.T) {
-	r := startRedis(t)
-	n1, n2, n3 := startNode(t, r), startNode(t, r), startNode(t, r)
+func testKilledNodeUsersGoOffline(t *testing.T, redisURL string) {
+	n1, n2, n3 := startNode(t, redisURL), startNode(t, redisURL), startNode(t, redisURL)
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "all": true})
 	n2.connect(t, "bob", false)
@@ -212,7 +196,7 @@ func TestKilledNodeUsersGoOffline(t *testing.T) {
 
 func TestRedisRestartRecovers(t *testing.T) {
 	r := startRedis(t)
-	n1, n2 := startNode(t, r), startNode(t, r)
+	n1, n2 := startNode(t, r.URL()), startNode(t, r.URL())
 	alice := n1.connect(t, "alice", false)
 	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob", "carol"}})
 	bob := n2.connect(t, "bob", false)
@@ -220,9 +204,9 @@ func TestRedisRestartRecovers(t *testing.T) {
 	alice.Sees("bob", "online")
 	alice.Sees("carol", "online")
 
-	r.stop()
+	r.Stop()
 	carol.WS.Close(websocket.StatusNormalClosure, "") // leaves while Redis is down
-	r.start()
+	r.Start()
 
 	// Once the nodes have reconnected, no ghost remains and changes flow.
 	alice.Sees("carol", "offline")
@@ -234,7 +218,7 @@ func TestRedisRestartRecovers(t *testing.T) {
 // every node gives the workspace's connections and peak, not its own view.
 func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
 	r := startRedis(t)
-	n1, n2 := startNode(t, r, "-connection-limit", "3"), startNode(t, r, "-connection-limit", "3")
+	n1, n2 := startNode(t, r.URL(), "-connection-limit", "3"), startNode(t, r.URL(), "-connection-limit", "3")
 	admin2 := n2.connect(t, "root2", true)
 	admin1 := n1.connect(t, "root1", true)
 	n1.connect(t, "u1", false)
@@ -254,7 +238,7 @@ func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
 // raise it again, even under the peak that node saw before the reset.
 func TestPeakAfterResetCountsEveryNode(t *testing.T) {
 	r := startRedis(t)
-	n1, n2 := startNode(t, r), startNode(t, r)
+	n1, n2 := startNode(t, r.URL()), startNode(t, r.URL())
 	admin1, admin2 := n1.connect(t, "root1", true), n2.connect(t, "root2", true)
 	admin1.OK(map[string]any{"type": "subscribe", "users": []string{"a", "b", "c"}})
 	open := func(users ...string) []*wstest.Client {

@@ -28,7 +28,7 @@ func about(frames []wire.Frame, user string) int {
 
 func TestGraceAcrossNodes(t *testing.T) {
 	r := startRedis(t)
-	n1, n2, n3 := startNode(t, r, "-offline-grace", "2s"), startNode(t, r, "-offline-grace", "2s"), startNode(t, r, "-offline-grace", "2s")
+	n1, n2, n3 := startNode(t, r.URL(), "-offline-grace", "2s"), startNode(t, r.URL(), "-offline-grace", "2s"), startNode(t, r.URL(), "-offline-grace", "2s")
 	watcher := n3.connect(t, "watcher", false)
 	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"alice", "carol"}})
 	alice := n1.connect(t, "alice", false)
@@ -56,7 +56,7 @@ func TestGraceAcrossNodes(t *testing.T) {
 // another node inside the grace, change nothing anywhere.
 func TestRollingDeploy(t *testing.T) {
 	r := startRedis(t)
-	n1, n2, n3 := startNode(t, r, "-offline-grace", "3s"), startNode(t, r, "-offline-grace", "3s"), startNode(t, r, "-offline-grace", "3s")
+	n1, n2, n3 := startNode(t, r.URL(), "-offline-grace", "3s"), startNode(t, r.URL(), "-offline-grace", "3s"), startNode(t, r.URL(), "-offline-grace", "3s")
 	watcher := n3.connect(t, "watcher", false)
 	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"alice", "carol"}})
 	alice := n1.connect(t, "alice", false)
@@ -85,7 +85,7 @@ func TestRollingDeploy(t *testing.T) {
 
 func TestExpiryAgreedByEveryNode(t *testing.T) {
 	r := startRedis(t)
-	nodes := []*node{startNode(t, r), startNode(t, r), startNode(t, r)}
+	nodes := []*node{startNode(t, r.URL()), startNode(t, r.URL()), startNode(t, r.URL())}
 	var watchers []*wstest.Client
 	for _, n := range nodes {
 		w := n.connect(t, "watcher", false)
@@ -122,7 +122,7 @@ func TestExpiryAgreedByEveryNode(t *testing.T) {
 
 func TestKilledNodeSaysNodeLost(t *testing.T) {
 	r := startRedis(t)
-	n1, n2 := startNode(t, r, "-offline-grace", "30s"), startNode(t, r, "-offline-grace", "30s")
+	n1, n2 := startNode(t, r.URL(), "-offline-grace", "30s"), startNode(t, r.URL(), "-offline-grace", "30s")
 	watcher := n1.connect(t, "watcher", false)
 	watcher.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
 	n2.connect(t, "bob", false)

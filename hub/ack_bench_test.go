@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/store"
 	"github.com/presenced/presenced/store/boltstore"
@@ -47,7 +48,7 @@ func BenchmarkSetStatusAcked(b *testing.B) {
 			return st
 		},
 	}
-	if url := os.Getenv("PRESENCE_TEST_REDIS"); url != "" {
+	if url := os.Getenv(testenv.RedisVar); url != "" {
 		stores["redis"] = func(b *testing.B) store.Store {
 			st, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: "bench-" + uuid.NewString() + ":"})
 			if err != nil {

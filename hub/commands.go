@@ -91,6 +91,8 @@ type (
 	DeleteStatus struct{ ID string }
 	// AdminSettings changes the workspace's default idle limit.
 	AdminSettings struct{ IdleLimit time.Duration }
+	// ReadSettings reads the workspace settings.
+	ReadSettings struct{}
 )
 
 func (Activity) command()        {}
@@ -111,6 +113,7 @@ func (CreateStatus) command()    {}
 func (UpdateStatus) command()    {}
 func (DeleteStatus) command()    {}
 func (AdminSettings) command()   {}
+func (ReadSettings) command()    {}
 
 // answer sends c the reply to its command number seq, after the replies to
 // its earlier commands: a reply that waits for the store holds back those
@@ -141,7 +144,7 @@ func (h *Hub) answer(c *conn, seq uint64, rep *Reply) {
 // adminOnly reports whether cmd needs the admin role.
 func adminOnly(cmd Command) bool {
 	switch cmd.(type) {
-	case AdminStats, AdminService, ListStatuses, CreateStatus, UpdateStatus, DeleteStatus, AdminSettings:
+	case AdminStats, AdminService, ListStatuses, CreateStatus, UpdateStatus, DeleteStatus, AdminSettings, ReadSettings:
 		return true
 	}
 	return false
@@ -157,11 +160,11 @@ func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
 // reply answers one command of a connection.
 type reply func(result Result, err *Error)
 
-// do runs one command of connection id: the dispatch, one call per command.
-// Handlers that answer at once return their answer; those that write to the
-// store first (see commit, ackSaved) answer through r once the write is
-// done. Either way the connection gets its replies in the order of its
-// commands (see answer).
+// do runs one command of connection id: the commands about the connection
+// here, the rest through exec. Handlers that answer at once return their
+// answer; those that write to the store first (see commit, ackSaved)
+// answer through r once the write is done. Either way the connection gets
+// its replies in the order of its commands (see answer).
 func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	c := h.conns[id]
 	if c == nil {
@@ -172,38 +175,51 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	r := reply(func(result Result, err *Error) {
 		h.answer(c, seq, &Reply{RequestID: reqID, Result: result, Err: err})
 	})
-	if adminOnly(cmd) && !c.admin {
-		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
-		return
-	}
 	now := time.Now()
 	switch cmd := cmd.(type) {
 	case Activity:
 		r(h.activity(c, now))
 	case Idle:
 		r(h.goIdle(c, now))
-	case SetStatus:
-		h.setStatus(c.user, cmd, now, r)
-	case SetCustomStatus:
-		h.setCustomStatus(c.user, cmd, now, r)
-	case SetPrefs:
-		h.setPrefs(c.user, cmd, r)
 	case Bye:
 		h.bye(c, r, now)
-	case SignOut:
-		r(h.signOut(c.user, now))
-	case History:
-		r(h.historyOf(c.user, c.admin, cmd, now))
 	case Subscribe:
 		r(h.subscribe(c, cmd, now))
 	case Unsubscribe:
 		r(h.unsubscribe(c, cmd))
+	default:
+		h.exec(c.user.id, c.admin, cmd, r)
+	}
+}
+
+// exec runs a command that acts for a user rather than for one of its
+// connections: from a connection (do), or from the HTTP API (Exec). The
+// dispatch, one call per command. The user is created if the hub has
+// never seen it, so that a status set for a user with no connection is
+// kept.
+func (h *Hub) exec(uid string, admin bool, cmd Command, r reply) {
+	if adminOnly(cmd) && !admin {
+		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
+		return
+	}
+	now := time.Now()
+	switch cmd := cmd.(type) {
+	case SetStatus:
+		h.setStatus(h.user(uid), cmd, now, r)
+	case SetCustomStatus:
+		h.setCustomStatus(h.user(uid), cmd, now, r)
+	case SetPrefs:
+		h.setPrefs(h.user(uid), cmd, r)
+	case SignOut:
+		r(h.signOut(h.user(uid), now))
+	case History:
+		r(h.historyOf(h.user(uid), admin, cmd, now))
 	case Query:
 		r(h.query(cmd, now))
 	case AdminStats:
 		h.adminStats(cmd, r)
 	case AdminService:
-		h.adminService(c.user.id, cmd, r)
+		h.adminService(uid, cmd, r)
 	case ListStatuses:
 		r(h.listStatuses(cmd))
 	case CreateStatus:
@@ -214,6 +230,8 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 		h.deleteStatus(cmd, r)
 	case AdminSettings:
 		h.adminSettings(cmd, r)
+	case ReadSettings:
+		r(SettingsResult{IdleLimit: h.workspaceIdleLimit()}, nil)
 	default:
 		r(nil, errorf(CodeInternal, "the hub does not know %T", cmd))
 	}

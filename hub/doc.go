@@ -12,8 +12,9 @@
 // goroutine, and their outcome comes back to the inbox as a command.
 //
 // The files follow the protocol: connections, subscriptions, self (a user's
-// own status), catalog (custom statuses), service (the switch and the
-// limit), admin, backplane.
+// own status), grace (the reconnect grace, bye), expiry, history, catalog
+// (custom statuses), service (the switch and the limit), admin, backplane,
+// changes (what webhooks are told).
 //
 // Every timed rule (a connection going idle, a user's reconnect grace
 // ending, a chosen status expiring) is one deadline on one heap, with one

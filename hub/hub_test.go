@@ -1,10 +1,8 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/presenced/presenced/internal/testlog"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/store"
 )
@@ -89,7 +88,7 @@ func ptr[T any](v T) *T { return &v }
 func TestStoreOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := newMemStore()
-		var logs syncBuffer
+		var logs testlog.Buffer
 		h := New(Config{Store: st, Log: zerolog.New(&logs)})
 		defer run(t, h)()
 		alice := &sink{}
@@ -176,23 +175,6 @@ func TestAfterStopCallersDoNotBlock(t *testing.T) {
 			}
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // gatedStore holds every PutSettings until release is closed, and records

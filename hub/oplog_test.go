@@ -1,24 +1,21 @@
 package hub
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/rs/zerolog"
+
+	"github.com/presenced/presenced/internal/testlog"
 )
 
 // logLines returns the JSON log lines in buf whose message contains msg.
-func logLines(t *testing.T, buf *syncBuffer, msg string) []map[string]any {
+func logLines(t *testing.T, buf *testlog.Buffer, msg string) []map[string]any {
 	t.Helper()
 	var found []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(l), &rec); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
+	for _, rec := range buf.Lines(t) {
 		if m, _ := rec["message"].(string); strings.Contains(m, msg) {
 			found = append(found, rec)
 		}
@@ -31,7 +28,7 @@ func logLines(t *testing.T, buf *syncBuffer, msg string) []map[string]any {
 // limit, and the admin who turned presence on again.
 func TestOperatorLogs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf syncBuffer
+		var buf testlog.Buffer
 		h := New(Config{Store: newMemStore(), Limit: 10, Log: zerolog.New(&buf)})
 		defer run(t, h)()
 		for id := ConnID(1); id <= 11; id++ {

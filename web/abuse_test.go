@@ -1,16 +1,12 @@
 package web
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/presenced/presenced/hub"
+	"github.com/presenced/presenced/internal/testlog"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -141,29 +138,11 @@ func TestHostChecked(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // abuseLines are the log's abuse lines of kind.
-func (s *syncBuffer) abuseLines(t *testing.T, kind string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func abuseLines(t *testing.T, log *testlog.Buffer, kind string) []map[string]any {
+	t.Helper()
 	var lines []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q: %v", sc.Text(), err)
-		}
+	for _, m := range log.Lines(t) {
 		if m["abuse"] == kind {
 			lines = append(lines, m)
 		}
@@ -175,19 +154,19 @@ func (s *syncBuffer) abuseLines(t *testing.T, kind string) []map[string]any {
 // warning at once and one with the rest of the count when the interval
 // ends (here: at shutdown), naming the address.
 func TestAbuseIsLoggedSampled(t *testing.T) {
-	var out syncBuffer
+	var out testlog.Buffer
 	log := zerolog.New(&out)
 	n := startNode(t, options{log: &log, web: Config{AbuseLogEvery: time.Hour}})
 	for range 30 {
 		ws := n.signInFails(t, source(7))
 		ws.CloseNow()
 	}
-	lines := out.abuseLines(t, "auth_failed")
+	lines := abuseLines(t, &out, "auth_failed")
 	if len(lines) != 1 || lines[0]["count"] != 1.0 || lines[0]["level"] != "warn" {
 		t.Fatalf("after 30 bad hellos the log has %v; want one warning with count 1", lines)
 	}
 	n.stop()
-	lines = out.abuseLines(t, "auth_failed")
+	lines = abuseLines(t, &out, "auth_failed")
 	if len(lines) != 2 || lines[1]["count"] != 29.0 {
 		t.Fatalf("at shutdown the log has %v; want a second line with count 29", lines)
 	}
@@ -221,14 +200,14 @@ func (n *node) signInFails(t *testing.T, src *net.TCPAddr) *websocket.Conn {
 // kind per interval, and the counts add up.
 func TestAbuseLogInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var out syncBuffer
+		var out testlog.Buffer
 		a := newAbuseLog(zerolog.New(&out), 10*time.Second)
 		for i := range 1000 { // 40 s of 25 a second, from 20 addresses
 			a.note("rate_limited", fmt.Sprintf("127.0.0.%d:1234", 2+i%20))
 			time.Sleep(40 * time.Millisecond)
 		}
 		a.stop()
-		lines := out.abuseLines(t, "rate_limited")
+		lines := abuseLines(t, &out, "rate_limited")
 		if len(lines) < 4 || len(lines) > 6 {
 			t.Errorf("%d lines for 40 s of abuse, want one per 10 s", len(lines))
 		}

@@ -71,7 +71,7 @@ func (c *conn) refresh(seq uint64, cmd wire.Command) {
 	c.mu.Lock()
 	c.setExpiry(ident.Expires)
 	c.mu.Unlock()
-	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true, Expires: optTime(ident.Expires)}
+	r := wire.Result{Type: wire.TypeResult, ID: cmd.ID, OK: true, Expires: wire.NewTime(ident.Expires)}
 	c.reply(seq, nil, wire.Encode(r))
 }
 

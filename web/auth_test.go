@@ -22,16 +22,21 @@ import (
 	"github.com/presenced/presenced/internal/wstest"
 )
 
-// shortToken is an HS256 token of user that expires at exp.
-func shortToken(t *testing.T, user string, exp time.Time) string {
+// sign is a token of claims c signed with key by method, for tests that
+// need claims or keys auth.Mint does not make.
+func sign(t *testing.T, key any, method jwt.SigningMethod, c jwt.MapClaims) string {
 	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": user, "iat": time.Now().Unix(), "exp": exp.Unix(),
-	}).SignedString(testSecret)
+	tok, err := jwt.NewWithClaims(method, c).SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// shortToken is an HS256 token of user that expires at exp.
+func shortToken(t *testing.T, user string, exp time.Time) string {
+	t.Helper()
+	return sign(t, testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": user, "iat": time.Now().Unix(), "exp": exp.Unix()})
 }
 
 // soon is an exp one to two seconds ahead, in whole seconds as in a JWT.
@@ -103,7 +108,7 @@ func TestRefreshRefused(t *testing.T) {
 	exp := soon()
 	c := wstest.Connect(t, n.wsURL(), shortToken(t, "alice", exp), waitFor)
 	later := time.Now().Add(time.Hour)
-	bad, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": later.Unix()}).SignedString([]byte("other"))
+	bad := sign(t, []byte("other"), jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": later.Unix()})
 	admin, _ := Mint(testSecret, "alice", "", true, time.Hour)
 	for _, tt := range []struct {
 		name, token, code, says string

@@ -94,8 +94,6 @@ func optString(s string) *string {
 	return &s
 }
 
-func optTime(t time.Time) *wire.Time { return wire.NewTime(t) }
-
 // entryBuf holds what a wire entry points to, so that an entry encoded
 // from a buffer on the stack costs no allocation.
 type entryBuf struct {
@@ -139,7 +137,7 @@ func self(s hub.Self) wire.Self {
 		st = wire.StatusDisabled
 	}
 	return wire.Self{Status: st, Manual: s.Manual.String(), Text: s.Text, Custom: optString(s.Custom),
-		Until: optTime(s.Until), Reason: optString(s.Reason.String())}
+		Until: wire.NewTime(s.Until), Reason: optString(s.Reason.String())}
 }
 
 func service(s hub.Service) wire.Service {
@@ -240,7 +238,7 @@ func result(id string, r hub.Result) (wire.Result, bool) {
 		s := service(r.Service)
 		w.Service = &s
 		w.Stats = &wire.Stats{Connections: r.Service.Connections, Peak: r.Peak, UsersOnline: r.UsersOnline,
-			Limit: limitPtr(r.Service.Limit), Edition: string(r.Service.Edition), ServiceSince: optTime(r.Service.Since)}
+			Limit: limitPtr(r.Service.Limit), Edition: string(r.Service.Edition), ServiceSince: wire.NewTime(r.Service.Since)}
 	case hub.SettingsResult:
 		w.Settings = &wire.Settings{IdleLimitS: int(r.IdleLimit / time.Second)}
 	case hub.HistoryResult:

@@ -283,3 +283,15 @@ func guardedConnOf(r *http.Request) *guardedConn {
 	c, _ := r.Context().Value(connKey{}).(*guardedConn)
 	return c
 }
+
+// SignedIn tells the server that the request r came on belongs to a caller
+// who authenticated (the HTTP API, after a good token): its connection
+// leaves the share and the per-source cap kept for connections not signed
+// in yet, as a WebSocket's does after its hello. A backend holding many
+// keep-alive connections to the API is then bounded by the whole budget
+// only. It does nothing for a request the server did not accept itself.
+func SignedIn(r *http.Request) {
+	if c := guardedConnOf(r); c != nil {
+		c.markSignedIn()
+	}
+}

@@ -9,12 +9,14 @@ import (
 
 // Replies go out in the order of the frames they answer, whoever answers
 // them: the connection itself (pong, a refusal, a frame that did not
-// decode) or the hub, which may answer a later command first (an admin
-// command waits for its store write; a query does not). Each frame read
-// takes a slot, the hello first; a reply fills its slot, and the filled
-// slots at the head move to the outbox. The hub sees a command's slot
-// number as its request id, and the client's id is put back on the way
-// out, so that a client's ids, repeated or missing, need not be unique.
+// decode), which could answer at once, or the hub, whose replies keep the
+// order of its commands but wait for the store when one writes: without
+// slots a later pong would overtake a status change waiting for its
+// write. Each frame read takes a slot, the hello first; a reply fills its
+// slot, and the filled slots at the head move to the outbox. The hub sees
+// a command's slot number as its request id, and the client's id is put
+// back on the way out, so that a client's ids, repeated or missing, need
+// not be unique.
 
 // slot is one frame waiting for its reply.
 type slot struct {

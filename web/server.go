@@ -116,6 +116,10 @@ type Config struct {
 	// hellos, hello timeouts, oversized frames, rate-limit closes, refused
 	// connections), how many there were and from where. Default: 10 s.
 	AbuseLogEvery time.Duration
+	// API is the HTTP API for backends (web/api), served under /api/ on
+	// the same listener. Its metrics are its own to register (see
+	// Metrics.Registerer). Default: none.
+	API http.Handler
 }
 
 // DefaultFlushWindow is Config.FlushWindow's default: shorter than the
@@ -207,8 +211,8 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler serves the page, /ws, the health endpoints and, in dev mode,
-// /dev/token.
+// Handler serves the page, /ws, the health endpoints, the HTTP API when
+// there is one and, in dev mode, /dev/token.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	page, _ := fs.Sub(static, "static")
@@ -222,6 +226,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.serveReady)
 	if s.cfg.Dev {
 		mux.Handle("GET /dev/token", loopbackOnly(http.HandlerFunc(s.serveDevToken)))
+	}
+	if s.cfg.API != nil {
+		// One pattern per method: "/api/" alone would conflict with "GET /".
+		// No Host check: every call carries a bearer token, which a page
+		// that rebinds a name to this server cannot read or make.
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			mux.Handle(m+" /api/", s.cfg.API)
+		}
 	}
 	return s.metrics.instrument(mux)
 }

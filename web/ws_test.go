@@ -60,24 +60,17 @@ func TestSubprotocol(t *testing.T) {
 
 func TestAuthFailures(t *testing.T) {
 	n := startNode(t, options{})
-	sign := func(secret []byte, method jwt.SigningMethod, c jwt.MapClaims) string {
-		tok, err := jwt.NewWithClaims(method, c).SignedString(secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
 	exp := time.Now().Add(time.Hour).Unix()
 	tests := []struct {
 		name  string
 		hello map[string]any
 	}{
-		{"bad signature", map[string]any{"type": "hello", "token": sign([]byte("other"), jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a", "exp": exp})}},
-		{"expired", map[string]any{"type": "hello", "token": sign(testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a", "exp": time.Now().Add(-time.Minute).Unix()})}},
-		{"no exp outside dev", map[string]any{"type": "hello", "token": sign(testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a"})}},
-		{"no sub", map[string]any{"type": "hello", "token": sign(testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"exp": exp})}},
-		{"sub too long", map[string]any{"type": "hello", "token": sign(testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": strings.Repeat("x", 129), "exp": exp})}},
-		{"HS384", map[string]any{"type": "hello", "token": sign(testSecret, jwt.SigningMethodHS384, jwt.MapClaims{"sub": "a", "exp": exp})}},
+		{"bad signature", map[string]any{"type": "hello", "token": sign(t, []byte("other"), jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a", "exp": exp})}},
+		{"expired", map[string]any{"type": "hello", "token": sign(t, testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a", "exp": time.Now().Add(-time.Minute).Unix()})}},
+		{"no exp outside dev", map[string]any{"type": "hello", "token": sign(t, testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": "a"})}},
+		{"no sub", map[string]any{"type": "hello", "token": sign(t, testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"exp": exp})}},
+		{"sub too long", map[string]any{"type": "hello", "token": sign(t, testSecret, jwt.SigningMethodHS256, jwt.MapClaims{"sub": strings.Repeat("x", 129), "exp": exp})}},
+		{"HS384", map[string]any{"type": "hello", "token": sign(t, testSecret, jwt.SigningMethodHS384, jwt.MapClaims{"sub": "a", "exp": exp})}},
 		{"garbage token", map[string]any{"type": "hello", "token": "not.a.jwt"}},
 		{"no token", map[string]any{"type": "hello"}},
 		{"first frame not hello", map[string]any{"type": "subscribe", "all": true}},

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/webhook"
 )
 
@@ -19,7 +20,7 @@ import (
 // own, with a hash tag as a workspace has.
 func testRedis(t *testing.T) (redis.UniversalClient, string) {
 	t.Helper()
-	opts, err := redis.ParseURL(redisURL(t))
+	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

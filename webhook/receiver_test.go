@@ -1,15 +1,12 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/presenced/presenced/internal/testlog"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/webhook"
 )
@@ -119,7 +117,7 @@ type harness struct {
 	s     *webhook.Sender
 	clock *fakeClock
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	stop  context.CancelFunc
 	done  chan error
 }
@@ -128,7 +126,7 @@ type harness struct {
 // Registerer and Log are filled in unless set.
 func start(t *testing.T, url string, cfg webhook.Config) *harness {
 	t.Helper()
-	h := &harness{clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, done: make(chan error, 1)}
 	cfg.URL = url
 	if cfg.Secret == "" {
 		cfg.Secret = secret
@@ -228,34 +226,4 @@ func (h *harness) metric(t *testing.T, name, label string) float64 {
 func change(user, status string) webhook.PresenceChange {
 	st, _ := presence.ParseStatus(status)
 	return webhook.PresenceChange{User: user, Status: st, Reason: "manual", At: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.b.String(), s)
-}
-
-// redisURL is the test Redis, or a skip (a failure under CI).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("PRESENCE_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PRESENCE_TEST_REDIS is unset: CI must start redis-server and set it")
-		}
-		t.Skip("set PRESENCE_TEST_REDIS=redis://127.0.0.1:6379/0 (a redis-server you started) to run the lease tests")
-	}
-	return url
 }

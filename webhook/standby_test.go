@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestStandby(t *testing.T) {
 	if got := h.metric(t, "presence_webhook_events_delivered_total", ""); got != 1 {
 		t.Errorf("delivered %v, want only alice's second change", got)
 	}
-	if h.logs.count("webhook lease unreachable") != 1 || t.Failed() {
-		t.Errorf("logs:\n%s", h.logs.b.String())
+	if strings.Count(h.logs.String(), "webhook lease unreachable") != 1 || t.Failed() {
+		t.Errorf("logs:\n%s", h.logs.String())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/webhook"
 )
 
@@ -122,13 +123,7 @@ func TestDocsGoSnippet(t *testing.T) {
 // TestVerifySnippetJS runs docs/webhooks.md's JavaScript snippet in Node.js
 // on the test vector and on a batch presenced signed.
 func TestVerifySnippetJS(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is not installed: CI must have Node.js to check the docs' snippet")
-		}
-		t.Skip("install Node.js (node) to check docs/webhooks.md's JavaScript snippet")
-	}
+	node := testenv.Binary(t, "node", "nodejs")
 	p := signedBatch(t, vectorSecret)
 	cases := []map[string]any{
 		{"secret": vectorSecret, "body": vectorBody, "now": 1614265330_000, "want": true,

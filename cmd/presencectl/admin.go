@@ -25,6 +25,7 @@ const defaultURL = "ws://127.0.0.1:8080/ws"
 // is, who we are, and how to print.
 type adminFlags struct {
 	url     string
+	apiKey  string
 	token   string
 	secret  string
 	user    string
@@ -34,7 +35,8 @@ type adminFlags struct {
 }
 
 func (a *adminFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.url, "url", defaultURL, "the server's WebSocket `URL`")
+	fs.StringVar(&a.url, "url", defaultURL, "the server's `URL`: ws(s)://HOST/ws for the socket, http(s)://HOST for the HTTP API")
+	fs.StringVar(&a.apiKey, "api-key", os.Getenv(apiKeyEnv), "the server API `key`: use the HTTP API with it (default $"+apiKeyEnv+")")
 	fs.StringVar(&a.token, "token", "", "the `JWT` to say hello with (default: minted with -secret, else fetched from /dev/token)")
 	fs.StringVar(&a.secret, "secret", os.Getenv(secretEnv), "HS256 `secret` to mint a token with (default $"+secretEnv+")")
 	fs.StringVar(&a.user, "user", "presencectl", "user `id` of a minted or dev token")
@@ -43,24 +45,20 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.timeout, "timeout", 10*time.Second, "give up after this long")
 }
 
-// do connects, sends one command and returns its reply.
+// do sends one command and returns its reply: over the HTTP API with an
+// API key or an http(s) -url, else over a WebSocket.
 func (a *adminFlags) do(ctx context.Context, cmd wire.Command) (*reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	tr := newTransport(netip.Addr{})
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
-	tok := a.token
-	if tok == "" {
-		var err error
-		if a.secret != "" {
-			tok, err = mintToken(a.secret, a.user, "", a.admin, 10*time.Minute)
-		} else {
-			tok, err = fetchDevToken(ctx, hc, a.url, a.user, a.admin)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if a.overHTTP() {
+		return a.doHTTP(ctx, hc, cmd)
+	}
+	tok, err := a.userToken(ctx, hc)
+	if err != nil {
+		return nil, err
 	}
 	c, _, err := dial(ctx, a.url, tok, dialOptions{HTTPClient: hc})
 	if err != nil {
@@ -68,6 +66,18 @@ func (a *adminFlags) do(ctx context.Context, cmd wire.Command) (*reply, error) {
 	}
 	defer c.close()
 	return c.request(ctx, cmd)
+}
+
+// userToken is the token to act with: -token, or minted with -secret, or
+// fetched from the server's /dev/token.
+func (a *adminFlags) userToken(ctx context.Context, hc *http.Client) (string, error) {
+	switch {
+	case a.token != "":
+		return a.token, nil
+	case a.secret != "":
+		return mintToken(a.secret, a.user, "", a.admin, 10*time.Minute)
+	}
+	return fetchDevToken(ctx, hc, a.url, a.user, a.admin)
 }
 
 // adminCommand runs one admin command for a runner: parse the flags (the

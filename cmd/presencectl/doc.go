@@ -1,6 +1,6 @@
 // Presencectl is the admin and load-test client of presenced. It speaks
-// presence protocol v1 over WebSocket, like any other client, and never
-// links the server's packages.
+// presence protocol v1 over WebSocket, like any other client, or the HTTP
+// API, and never links the server's packages.
 //
 // Usage:
 //
@@ -15,10 +15,14 @@
 //	presencectl statuses update -id ID -name N -presence busy
 //	presencectl statuses delete -id ID
 //	presencectl settings -idle-limit 5m
+//	presencectl status set USER STATUS [-text T] [-until 1h]
+//	presencectl query USER...
 //
 // The admin commands take -url, and a token from -token, or minted with
 // -secret for -user (an admin unless -admin=false), or else fetched from
-// the server's /dev/token (dev mode only). They print the result readably,
+// the server's /dev/token (dev mode only). With -api-key, or an http(s)
+// -url, they use the HTTP API (with the key or that token) instead of a
+// socket; status and query always do. They print the result readably,
 // or as JSON with -json. A refused command prints
 // "presencectl: CODE: MESSAGE" and exits with status 1; a usage error
 // exits with status 2.

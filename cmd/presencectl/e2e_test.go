@@ -249,10 +249,32 @@ func TestServiceOnOverLimit(t *testing.T) {
 	}
 }
 
+// testAPIKey is the API key of the servers these tests start with one.
+const testAPIKey = "presencectl-test-key-0123456789abcdef"
+
+// TestStatusesCommands runs the admin verbs over each transport: the
+// socket, and the HTTP API with the API key.
 func TestStatusesCommands(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, "-dev")
-	code, stdout, stderr := runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "In a meeting", "-presence", "busy")
+	for _, transport := range []string{"socket", "http"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, "-dev", "-api-key", testAPIKey)
+			url, key := srv.URL, []string{}
+			if transport == "http" {
+				url, key = srv.HTTP, []string{"-api-key", testAPIKey}
+			}
+			run := func(args ...string) (int, string, string) {
+				t.Helper()
+				return runCmd(t, append(append(args, "-url", url), key...)...)
+			}
+			statusesCommands(t, run)
+		})
+	}
+}
+
+func statusesCommands(t *testing.T, runCmd func(args ...string) (int, string, string)) {
+	code, stdout, stderr := runCmd("statuses", "create", "-name", "In a meeting", "-presence", "busy")
 	if code != 0 {
 		t.Fatalf("create: exit %d: %s", code, stderr)
 	}
@@ -260,33 +282,98 @@ func TestStatusesCommands(t *testing.T) {
 	if id == "" || rest != "In a meeting\tbusy" {
 		t.Fatalf("create printed %q", stdout)
 	}
-	if code, _, stderr := runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "in a MEETING", "-presence", "away"); code != exitFail ||
+	if code, _, stderr := runCmd("statuses", "create", "-name", "in a MEETING", "-presence", "away"); code != exitFail ||
 		!strings.HasPrefix(stderr, "presencectl: conflict: ") {
 		t.Errorf("duplicate create: exit %d, %q", code, stderr)
 	}
-	runCmd(t, "statuses", "create", "-url", srv.URL, "-name", "Lunch", "-presence", "away")
+	runCmd("statuses", "create", "-name", "Lunch", "-presence", "away")
 
-	code, stdout, _ = runCmd(t, "statuses", "list", "-url", srv.URL, "-query", "MEET")
+	code, stdout, _ = runCmd("statuses", "list", "-query", "MEET")
 	if code != 0 || !strings.Contains(stdout, id) || strings.Contains(stdout, "Lunch") || !strings.Contains(stdout, "1 of 1") {
 		t.Errorf("list -query MEET: exit %d:\n%s", code, stdout)
 	}
-	code, stdout, _ = runCmd(t, "statuses", "list", "-url", srv.URL, "-json")
+	code, stdout, _ = runCmd("statuses", "list", "-json")
 	var f wire.Frame
 	if code != 0 || json.Unmarshal([]byte(stdout), &f) != nil || f.Total != 2 || len(f.Items) != 2 || f.Items[0].Name != "In a meeting" {
 		t.Errorf("list -json: exit %d: %s", code, stdout)
 	}
-	if code, stdout, stderr := runCmd(t, "statuses", "update", "-url", srv.URL, "-id", id, "-name", "Meeting", "-presence", "busy"); code != 0 ||
+	if code, stdout, stderr := runCmd("statuses", "update", "-id", id, "-name", "Meeting", "-presence", "busy"); code != 0 ||
 		!strings.Contains(stdout, "Meeting\tbusy") {
 		t.Errorf("update: exit %d, %q %q", code, stdout, stderr)
 	}
-	if code, _, stderr := runCmd(t, "statuses", "delete", "-url", srv.URL, "-id", id); code != 0 {
+	if code, _, stderr := runCmd("statuses", "delete", "-id", id); code != 0 {
 		t.Errorf("delete: exit %d, %q", code, stderr)
 	}
-	if code, _, stderr := runCmd(t, "statuses", "delete", "-url", srv.URL, "-id", id); code != exitFail ||
+	if code, _, stderr := runCmd("statuses", "delete", "-id", id); code != exitFail ||
 		!strings.HasPrefix(stderr, "presencectl: not_found: ") {
 		t.Errorf("delete again: exit %d, %q", code, stderr)
 	}
-	if code, stdout, stderr := runCmd(t, "settings", "-url", srv.URL, "-idle-limit", "2m"); code != 0 || !strings.Contains(stdout, "2m0s") {
+	if code, stdout, stderr := runCmd("settings", "-idle-limit", "2m"); code != 0 || !strings.Contains(stdout, "2m0s") {
 		t.Errorf("settings: exit %d, %q %q", code, stdout, stderr)
+	}
+}
+
+func TestStatsOverHTTP(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev", "-connection-limit", "7", "-api-key", testAPIKey)
+	code, stdout, stderr := runCmd(t, "stats", "-url", srv.HTTP, "-api-key", testAPIKey)
+	if code != 0 {
+		t.Fatalf("stats: exit %d: %s", code, stderr)
+	}
+	for _, re := range []string{`(?m)^connections +0$`, `(?m)^limit +7$`, `(?m)^service +enabled$`} {
+		if !regexp.MustCompile(re).MatchString(stdout) {
+			t.Errorf("stats output lacks %s:\n%s", re, stdout)
+		}
+	}
+	// A dev token over HTTP, when there is no key: a non-admin is refused.
+	if code, _, stderr := runCmd(t, "stats", "-url", srv.HTTP, "-admin=false"); code != exitFail || !strings.HasPrefix(stderr, "presencectl: forbidden: ") {
+		t.Errorf("stats as a non-admin over HTTP: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "service", "off", "-url", srv.URL, "-api-key", testAPIKey+"x"); code != exitFail || !strings.HasPrefix(stderr, "presencectl: unauthorized: ") {
+		t.Errorf("a wrong key: exit %d, %q", code, stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "service", "off", "-url", srv.URL, "-api-key", testAPIKey); code != 0 || !strings.Contains(stdout, "service disabled (admin)") {
+		t.Errorf("service off: exit %d, %q %q", code, stdout, stderr)
+	}
+}
+
+func TestStatusSetAndQuery(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "-dev", "-api-key", testAPIKey)
+	code, stdout, stderr := runCmd(t, "status", "set", "alice", "busy", "-text", "On a call", "-url", srv.URL, "-api-key", testAPIKey)
+	if code != 0 || !strings.Contains(stdout, "status offline (chosen: busy)") || !strings.Contains(stdout, `"On a call"`) {
+		t.Fatalf("status set: exit %d, %q %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCmd(t, "query", "alice", "bob", "-url", srv.URL, "-api-key", testAPIKey)
+	if code != 0 || !regexp.MustCompile(`(?m)^alice +offline +On a call`).MatchString(stdout) || !regexp.MustCompile(`(?m)^bob +offline`).MatchString(stdout) {
+		t.Errorf("query: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCmd(t, "query", "alice", "-json", "-url", srv.URL, "-api-key", testAPIKey)
+	var us struct{ Users []wire.Entry }
+	if code != 0 || json.Unmarshal([]byte(stdout), &us) != nil || len(us.Users) != 1 || us.Users[0].Text != "On a call" {
+		t.Errorf("query -json: exit %d: %s", code, stdout)
+	}
+	// Without the key, a dev token of another user is refused.
+	if code, _, stderr := runCmd(t, "status", "set", "alice", "away", "-url", srv.URL, "-user", "bob", "-admin=false"); code != exitFail ||
+		!strings.HasPrefix(stderr, "presencectl: forbidden: ") {
+		t.Errorf("bob sets alice: exit %d, %q", code, stderr)
+	}
+	// Alice's own dev token may.
+	if code, _, stderr := runCmd(t, "status", "set", "alice", "away", "-url", srv.URL, "-user", "alice", "-admin=false"); code != 0 {
+		t.Errorf("alice sets alice: exit %d, %q", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"status", "set", "alice"},
+		{"status", "get", "alice", "busy"},
+		{"status", "set", "alice", "busy", "-until", "soon"},
+		{"query"},
+	} {
+		if code, _, _ := runCmd(t, append(args, "-url", srv.URL)...); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	if code, _, stderr := runCmd(t, "status", "set", "alice", "asleep", "-url", srv.URL, "-api-key", testAPIKey); code != exitFail ||
+		!strings.HasPrefix(stderr, "presencectl: bad_request: status must be") {
+		t.Errorf("an unknown status: exit %d, %q", code, stderr)
 	}
 }

@@ -36,6 +36,8 @@ var subcommands = map[string]func(ctx context.Context, args []string, stdout, st
 	"service":  runService,
 	"statuses": runStatuses,
 	"settings": runSettings,
+	"status":   runStatus,
+	"query":    runQuery,
 }
 
 const usage = `usage: presencectl COMMAND [flags]
@@ -47,6 +49,11 @@ commands:
   service    on|off: turn the presence service on or off
   statuses   list|create|update|delete: manage custom statuses
   settings   -idle-limit D: set the workspace idle limit
+  status     set USER STATUS [-text T] [-until 1h]: set a user's status (HTTP API)
+  query      USER...: print users' presence (HTTP API)
+
+The admin commands use the HTTP API with -api-key or an http(s) -url,
+else the WebSocket.
 
 Run "presencectl COMMAND -h" for the flags of one.
 `

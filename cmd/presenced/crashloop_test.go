@@ -1,20 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/presenced/presenced/internal/testenv"
 	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
 	"github.com/presenced/presenced/web/wire"
@@ -181,20 +175,7 @@ func (a acked) check(t *testing.T, addr string, round int) {
 // connectAs signs in to a -dev server as user, with a token it mints.
 func connectAs(t *testing.T, addr, user string, admin bool) *wstest.Client {
 	t.Helper()
-	url := "http://" + addr + "/dev/token?user=" + user
-	if admin {
-		url += "&admin=1"
-	}
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct{ Token string }
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		t.Fatalf("/dev/token: %v", err)
-	}
-	return wstest.Connect(t, "ws://"+addr+"/ws", tok.Token, 10*time.Second)
+	return wstest.Connect(t, "ws://"+addr+"/ws", devToken(t, addr, user, admin), 10*time.Second)
 }
 
 // startRedisAOF starts a redis-server of the test's own that syncs its
@@ -202,26 +183,7 @@ func connectAs(t *testing.T, addr, user string, admin bool) *wstest.Client {
 // presenced's death (Redis itself is not killed here).
 func startRedisAOF(t *testing.T) string {
 	t.Helper()
-	bin := testenv.Binary(t, "redis-server", "redis-server")
-	addr := testproc.FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-		"--appendfsync", "always", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return "redis://" + addr + "/0"
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond) // no event to wait on: a port that starts to answer
-	}
+	port := testproc.FreePort(t)
+	testproc.StartRedis(t, port, t.TempDir(), "--appendonly", "yes", "--appendfsync", "always")
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 }

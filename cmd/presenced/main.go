@@ -22,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,7 @@ import (
 	"github.com/presenced/presenced/store/boltstore"
 	"github.com/presenced/presenced/store/redisstore"
 	"github.com/presenced/presenced/web"
+	"github.com/presenced/presenced/web/api"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -44,6 +46,7 @@ type config struct {
 	data           string
 	redis          string
 	secret         string
+	apiKey         string
 	edition        string
 	limit          int
 	idleLimit      time.Duration
@@ -64,6 +67,8 @@ type config struct {
 	idleLimitGiven bool
 	connsPerUser   int
 	pendingPerSrc  int
+	redisReplicas  int
+	redisReplicaTO time.Duration
 }
 
 func main() {
@@ -84,8 +89,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.BoolVar(&cfg.dev, "dev", false, "dev mode: mint tokens at /dev/token, pretty logs")
 	fs.StringVar(&cfg.data, "data", "./data", "folder of the embedded store")
-	fs.StringVar(&cfg.redis, "redis", "", "Redis URL (redis://host:6379/0); when set, Redis is the store")
+	fs.StringVar(&cfg.redis, "redis", "", "Redis URL: redis://host:6379/0 (rediss:// for TLS), redis+sentinel://h1:26379,h2:26379/MASTER[/DB] or redis+cluster://h1:6379,h2:6379; when set, Redis is the store")
+	fs.IntVar(&cfg.redisReplicas, "redis-replicas", 0, "with -redis: replicas that must acknowledge each durable write (WAIT); 0: one when the master has replicas, -1: never wait")
+	fs.DurationVar(&cfg.redisReplicaTO, "redis-replica-timeout", redisstore.DefaultReplicaTimeout, "with -redis: how long a durable write waits for its replicas before it fails")
 	fs.StringVar(&cfg.secret, "jwt-secret", "", "HS256 secret of the tokens; one of -jwt-secret, -jwks-url or -dev is required")
+	fs.StringVar(&cfg.apiKey, "api-key", "", "server API key for the HTTP API, 32+ characters: acts as an admin and for any user (empty: only users' tokens)")
 	fs.StringVar(&cfg.edition, "edition", "free", "free or enterprise")
 	fs.IntVar(&cfg.limit, "connection-limit", hub.FreeLimit, "free edition: connection limit, at most 200")
 	fs.DurationVar(&cfg.idleLimit, "idle-limit", 5*time.Minute, "workspace default idle limit, "+minIdle.String()+".."+maxIdle.String()+"; wins over the one an admin saved")
@@ -138,8 +146,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-offline-grace must be 0 (off) or more")
 	case cfg.nodeTTL < time.Second:
 		return cfg, errors.New("-node-ttl must be 1s or more")
+	case cfg.redisReplicaTO <= 0:
+		return cfg, errors.New("-redis-replica-timeout must be positive")
 	case cfg.redis != "" && !strings.Contains(cfg.redis, "://"):
 		return cfg, fmt.Errorf("-redis must be a URL: did you mean redis://%s/0?", cfg.redis)
+	case cfg.apiKey != "" && utf8.RuneCountInString(cfg.apiKey) < api.MinKeyLen:
+		return cfg, fmt.Errorf("-api-key must be at least %d characters", api.MinKeyLen)
 	}
 	if err := checkAuth(cfg); err != nil {
 		return cfg, err
@@ -187,16 +199,23 @@ func newLogger(dev bool, level zerolog.Level, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-func openStore(ctx context.Context, cfg config) (store.Store, *redis.Client, error) {
-	if cfg.redis != "" {
-		st, err := redisstore.Open(ctx, cfg.redis, redisstore.Options{})
-		if err != nil {
-			return nil, nil, err
-		}
-		return st, st.Client(), nil
+// openStore opens the store: on Redis, one client that the store and the
+// cluster backplane share (nil with the embedded store).
+func openStore(ctx context.Context, cfg config) (store.Store, redis.UniversalClient, error) {
+	if cfg.redis == "" {
+		st, err := boltstore.Open(cfg.data, boltstore.Options{})
+		return st, nil, err
 	}
-	st, err := boltstore.Open(cfg.data, boltstore.Options{})
-	return st, nil, err
+	rdb, err := redisstore.Dial(ctx, cfg.redis, redisstore.DialOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := redisstore.New(rdb, redisstore.Options{Replicas: cfg.redisReplicas, ReplicaTimeout: cfg.redisReplicaTO})
+	if err != nil {
+		rdb.Close()
+		return nil, nil, err
+	}
+	return st, rdb, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -253,6 +272,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		cfg.nodeName = host + cfg.addr[strings.LastIndex(cfg.addr, ":"):]
 	}
 	if rdb != nil {
+		defer rdb.Close()                         // shared: the store and the node are done with it when run returns
 		kind, metricsNode = "redis", cfg.nodeName // one node of several, maybe
 	}
 	metrics := web.NewMetrics(metricsNode)
@@ -304,6 +324,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if node != nil {
 		wcfg.Cluster = node
 	}
+	httpAPI, err := api.New(api.Config{Hub: h, Verifier: verifier, APIKey: cfg.apiKey,
+		Log: log.With().Str("component", "api").Logger()})
+	if err != nil {
+		return err
+	}
+	metrics.Registerer().MustRegister(httpAPI)
+	wcfg.API = httpAPI
 	srv := web.New(wcfg)
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -338,7 +365,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer leave()
 	clusterDone := make(chan struct{})
 	if node != nil {
-		go func() { node.Run(clusterCtx, h); close(clusterDone) }()
+		go func() {
+			defer close(clusterDone)
+			if err := node.Run(clusterCtx, h); err != nil {
+				log.Error().Err(err).Msg("this node is not part of the cluster")
+			}
+		}()
 	} else {
 		close(clusterDone)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,13 +40,7 @@ func start(t *testing.T, args ...string) (*testproc.Proc, string) {
 
 func TestSIGTERMClosesSocketsAndExits(t *testing.T) {
 	proc, addr := start(t, "-dev", "-data", t.TempDir())
-	resp, err := http.Get("http://" + addr + "/dev/token?user=alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	tok := strings.Split(string(body), `"`)[3]
+	tok := devToken(t, addr, "alice", false)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -106,6 +98,10 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dev"}, "PRESENCE_CONNECTION_LIMIT=0", "-connection-limit"},
 		{[]string{"-dev", "-max-conns-per-user", "-1"}, "", "-max-conns-per-user"},
 		{[]string{"-dev", "-max-pending-per-source", "-1"}, "", "-max-pending-per-source"},
+		{[]string{"-dev", "-api-key", strings.Repeat("k", 31)}, "", "-api-key must be at least 32"},
+		{[]string{"-dev", "-redis", "127.0.0.1:6379"}, "", "did you mean redis://127.0.0.1:6379/0?"},
+		{[]string{"-dev", "-redis", "redis+sentinel://127.0.0.1:1"}, "", "names its master"},
+		{[]string{"-dev", "-redis-replica-timeout", "0s"}, "", "-redis-replica-timeout"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(binary, append([]string{"-admin-addr", "", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, tt.args...)...)
@@ -115,6 +111,28 @@ func TestBadFlags(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tt.want) {
 			t.Errorf("%v %s: err %v, output %q; want failure mentioning %q", tt.args, tt.env, err, out, tt.want)
+		}
+	}
+}
+
+func TestAPIKeyServesTheHTTPAPI(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	_, addr := start(t, "-dev", "-data", t.TempDir(), "-api-key", key)
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{key, http.StatusOK}, {key + "x", http.StatusUnauthorized}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/stats", nil)
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET /api/v1/stats with key %q: %d, want %d", tc.key, resp.StatusCode, tc.want)
 		}
 	}
 }
@@ -133,23 +151,15 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 func TestHardeningFlags(t *testing.T) {
 	_, addr := start(t, "-dev", "-data", t.TempDir(), "-max-conns-per-user", "1")
 	connectAs(t, addr, "alice", false)
-	url := "http://" + addr + "/dev/token?user=alice"
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct{ Token string }
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
 	c := wstest.Dial(t, "ws://"+addr+"/ws", 10*time.Second)
-	c.Send(map[string]any{"type": "hello", "id": "h", "token": tok.Token})
+	c.Send(map[string]any{"type": "hello", "id": "h", "token": devToken(t, addr, "alice", false)})
 	if f := c.Next("error"); f.Code != "over_limit" {
 		t.Errorf("alice's second connection with -max-conns-per-user 1: %+v, want over_limit", f)
 	}
 
 	req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 	req.Host = "rebound.example"
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

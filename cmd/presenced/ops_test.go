@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -66,7 +65,7 @@ func TestCheckConfig(t *testing.T) {
 		{"redis without scheme", []string{"-dev", "-redis", "127.0.0.1:6379"}, nil, 1,
 			[]string{"did you mean redis://127.0.0.1:6379/0?"}},
 		{"redis unreachable", []string{"-dev", "-redis", "redis://:hunter2@127.0.0.1:1/0"}, nil, 1,
-			[]string{"fail  redisstore: open: ping redis at 127.0.0.1:1", "configuration is invalid"}},
+			[]string{"fail  redisstore: dial: ping redis at 127.0.0.1:1", "configuration is invalid"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,46 +104,31 @@ func TestIdleLimitRange(t *testing.T) {
 
 // proc is a presenced process whose log the test reads once it stopped.
 type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	addr   string
-	stderr bytes.Buffer
+	t    *testing.T
+	p    *testproc.Proc
+	addr string
 }
 
 // startProc runs the binary with args and env and waits until its /livez
 // answers: past start-up, serving.
 func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, addr: testproc.FreeAddr(t)}
-	p.cmd = exec.Command(binary, append([]string{"-addr", p.addr, "-admin-addr", ""}, args...)...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.addr + "/livez")
-		if err == nil {
-			resp.Body.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("presenced did not start within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond) // a process starting: no event to wait on but its port
-	}
+	addr := testproc.FreeAddr(t)
+	cmd := exec.Command(binary, append([]string{"-addr", addr, "-admin-addr", ""}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	p := testproc.Start(t, cmd)
+	p.WaitHTTP(t, "http://"+addr+"/livez", 10*time.Second)
+	return &proc{t: t, p: p, addr: addr}
 }
 
 // stop stops p with SIGTERM and returns what it logged.
 func (p *proc) stop() string {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := p.cmd.Wait(); err != nil {
-		p.t.Fatalf("exit: %v\n%s", err, p.stderr.String())
+	p.p.Stop(syscall.SIGTERM, 10*time.Second)
+	if err := p.p.Wait(); err != nil {
+		p.t.Fatalf("exit: %v\n%s", err, p.p.Output())
 	}
-	return p.stderr.String()
+	return p.p.Output()
 }
 
 // logLines runs the server until it serves, stops it and returns every line

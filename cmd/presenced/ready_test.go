@@ -3,38 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os/exec"
-	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/presenced/presenced/internal/testenv"
+	"github.com/presenced/presenced/internal/testproc"
 )
-
-// startRedis runs a redis-server of the test's own on port and returns it.
-func startRedis(t *testing.T, bin string, port int) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return cmd
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond) // a process starting: no event to wait on but its port
-	}
-}
 
 // readyz returns /readyz's status and body.
 func readyz(t *testing.T, addr string) (int, string) {
@@ -68,19 +44,12 @@ func untilReadyz(t *testing.T, addr string, code int, limit time.Duration) (time
 // TestReadinessFollowsRedis: with Redis killed and nothing written, /readyz
 // turns 503 within about a second and says why; with Redis back, 200 again.
 func TestReadinessFollowsRedis(t *testing.T) {
-	bin := testenv.Binary(t, "redis-server", "redis-server")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	redis := startRedis(t, bin, port)
+	port := testproc.FreePort(t)
+	redis := testproc.StartRedis(t, port, t.TempDir())
 	p := startProc(t, nil, "-dev", "-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", port))
 	untilReadyz(t, p.addr, http.StatusOK, 5*time.Second)
 
-	redis.Process.Kill()
-	redis.Wait()
+	redis.Stop(syscall.SIGKILL, 10*time.Second)
 	took, body := untilReadyz(t, p.addr, http.StatusServiceUnavailable, 5*time.Second)
 	t.Logf("503 %v after Redis died: %q", took, body)
 	if took > 1500*time.Millisecond {
@@ -90,7 +59,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 		t.Errorf("/readyz body %q does not say why", body)
 	}
 
-	startRedis(t, bin, port)
+	testproc.StartRedis(t, port, t.TempDir())
 	took, _ = untilReadyz(t, p.addr, http.StatusOK, 10*time.Second)
 	t.Logf("200 %v after Redis came back", took)
 	if took > 3*time.Second {

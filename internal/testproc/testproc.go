@@ -15,11 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/presenced/presenced/internal/testenv"
 )
 
 // stopGrace is how long a process has to exit after SIGTERM at the end of a
@@ -60,20 +63,17 @@ func Build(pkg string) (bin string, remove func(), err error) {
 	return bin, remove, nil
 }
 
-// LookPath returns the path of the command name. Without it the test is
-// skipped, saying how to install it; under CI=true it fails instead, since a
-// skipped suite would pass unseen.
-func LookPath(t testing.TB, name, install string) string {
+// StartRedis starts a redis-server of the test's own on the loopback port,
+// keeping its files in dir and saving no snapshots, with the further
+// options args (such as "--appendonly", "yes"), and waits until it accepts
+// connections. Without redis-server the test is skipped, or fails under CI.
+func StartRedis(t testing.TB, port int, dir string, args ...string) *Proc {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed: CI must install it (%s)", name, install)
-	}
-	t.Skipf("%s is not installed; %s to run this test", name, install)
-	return ""
+	bin := testenv.Binary(t, "redis-server", "redis-server")
+	p := Start(t, exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--dir", dir, "--save", ""}, args...)...))
+	p.WaitOutput(t, "Ready to accept connections", 10*time.Second)
+	return p
 }
 
 // Proc is a process started for a test.

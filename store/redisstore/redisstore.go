@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
@@ -18,41 +18,62 @@ import (
 
 // Defaults for the zero fields of Options.
 const (
-	DefaultPrefix       = "presence:"
-	DefaultDialTimeout  = time.Second
-	DefaultReadTimeout  = time.Second
-	DefaultWriteTimeout = time.Second
+	// DefaultPrefix carries a hash tag, {presence}, so that every key of a
+	// workspace lands in one Redis Cluster slot and the Lua scripts, which
+	// touch several keys at once, run there.
+	DefaultPrefix = "{presence}:"
+	// DefaultReplicaTimeout is how long a durable write waits for a replica
+	// to acknowledge it: a replica on the same network answers in a
+	// millisecond; one that takes longer is lagging or gone.
+	DefaultReplicaTimeout = time.Second
+	// replicaCheck is how often the store asks the master (ROLE) how many
+	// replicas it has, when Options.Replicas is zero.
+	replicaCheck = 5 * time.Second
 )
+
+// ErrNotReplicated is wrapped by a write that the master applied but that
+// too few replicas acknowledged in time: it is not acknowledged, because the
+// master's death could still lose it.
+var ErrNotReplicated = errors.New("not acknowledged by enough replicas")
+
+// errClosed is what every call returns after Close.
+var errClosed = errors.New("store is closed")
 
 // Options configure a Store. The zero value is ready to use.
 type Options struct {
 	// Prefix starts every key the store writes, so that one Redis can hold
-	// several workspaces, or tests beside a real one. Zero: "presence:".
-	// On Redis Cluster it must contain a hash tag, e.g. "{presence}:",
-	// because the Lua scripts touch several keys at once.
+	// several workspaces, or tests beside a real one. Zero: "{presence}:".
+	// On Redis Cluster it must contain a hash tag ("{...}"), because the
+	// Lua scripts touch several keys at once.
 	Prefix string
-	// DialTimeout bounds connecting to Redis. Zero: the URL's dial_timeout
-	// parameter if it has one, else 1 s.
-	DialTimeout time.Duration
-	// ReadTimeout bounds waiting for one reply. Zero: the URL's read_timeout
-	// parameter if it has one, else 1 s. Every command here is O(1) or
-	// O(records), so a reply that takes longer means Redis is in trouble.
-	ReadTimeout time.Duration
-	// WriteTimeout bounds sending one command. Zero: the URL's
-	// write_timeout parameter if it has one, else 1 s.
-	WriteTimeout time.Duration
+	// Replicas is how many replicas must acknowledge each durable write
+	// (Redis WAIT) before the call returns. Zero: one, whenever the master
+	// has a replica (checked every 5 s); none when it has none. Negative:
+	// never wait.
+	Replicas int
+	// ReplicaTimeout bounds that wait. Zero: 1 s.
+	ReplicaTimeout time.Duration
+	// Dial bounds the client that Open makes; New ignores it.
+	Dial DialOptions
 }
 
 // Store is a store.Store kept in Redis.
 type Store struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
+	owned  bool // Open made rdb: Close closes it
 	keys   keys
+	opts   Options
 	closed atomic.Bool
 
 	createStatus *redis.Script
 	updateStatus *redis.Script
 	deleteStatus *redis.Script
 	raisePeak    *redis.Script
+	putUser      *redis.Script
+
+	mu        sync.Mutex
+	replicas  int       // the master's replicas at the last check
+	checkedAt time.Time // zero: check before the next write
 }
 
 var _ store.Store = (*Store)(nil)
@@ -142,58 +163,69 @@ end
 return cur
 `
 
-// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db,
-// rediss:// for TLS, or unix://) and pings it, so that a wrong address fails
-// here rather than at the first write.
+// putUserScript replaces a user's hash and adds the id to the set of users,
+// so that no reader sees the hash without its set member or half written. A
+// script rather than MULTI/EXEC, so that the write and its WAIT go in one
+// pipeline.
+//
+// KEYS[1] user hash, KEYS[2] user set; ARGV[1] id, ARGV[2..] field, value...
+const putUserScript = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 0
+`
+
+// Open dials the Redis at rawURL (every form of Dial) and returns a store
+// that owns the client: Close closes it.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	ropts, err := redis.ParseURL(rawURL)
+	rdb, err := Dial(ctx, rawURL, opts.Dial)
 	if err != nil {
-		// url.Error quotes the whole URL, password included: keep only the
-		// reason.
-		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("redisstore: open: invalid redis URL: %w", err)
+		return nil, err
 	}
+	s, err := New(rdb, opts)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a store on rdb, a client from Dial that others (the cluster
+// backplane) may share. The caller closes rdb after the store.
+func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	ropts.DialTimeout = pick(opts.DialTimeout, ropts.DialTimeout, DefaultDialTimeout)
-	ropts.ReadTimeout = pick(opts.ReadTimeout, ropts.ReadTimeout, DefaultReadTimeout)
-	ropts.WriteTimeout = pick(opts.WriteTimeout, ropts.WriteTimeout, DefaultWriteTimeout)
-	ropts.ContextTimeoutEnabled = true
-	// One dial attempt and no command retries: see doc.go. Failing fast is
-	// the point; the caller retries when it makes sense.
-	ropts.DialerRetries = 1
-	ropts.MaxRetries = -1
-	// Both handshakes use commands newer than Redis 7.0 (CLIENT SETINFO is
-	// 7.2); 7.0 is what Debian ships.
-	ropts.DisableIdentity = true
-	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-
-	rdb := redis.NewClient(ropts)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redisstore: open: ping redis at %s (db %d): %w", ropts.Addr, ropts.DB, err)
+	if opts.ReplicaTimeout <= 0 {
+		opts.ReplicaTimeout = DefaultReplicaTimeout
+	}
+	if _, ok := rdb.(*redis.ClusterClient); ok && !HasHashTag(opts.Prefix) {
+		return nil, fmt.Errorf("redisstore: prefix %q has no hash tag: on Redis Cluster it needs one, e.g. {presence}:, so that every key of the workspace is in one slot", opts.Prefix)
 	}
 	return &Store{
 		rdb:          rdb,
 		keys:         keys{prefix: opts.Prefix},
+		opts:         opts,
 		createStatus: redis.NewScript(createStatusScript),
 		updateStatus: redis.NewScript(updateStatusScript),
 		deleteStatus: redis.NewScript(deleteStatusScript),
 		raisePeak:    redis.NewScript(raisePeakScript),
+		putUser:      redis.NewScript(putUserScript),
 	}, nil
 }
 
-// pick returns the first positive duration of ds.
-func pick(ds ...time.Duration) time.Duration {
-	for _, d := range ds {
-		if d > 0 {
-			return d
-		}
+// HasHashTag reports whether key has a Redis Cluster hash tag: a "{" later
+// followed by "}" with at least one byte between them, which then alone
+// decides the key's slot.
+func HasHashTag(key string) bool {
+	open := strings.IndexByte(key, '{')
+	if open < 0 {
+		return false
 	}
-	return 0
+	end := strings.IndexByte(key[open+1:], '}')
+	return end > 0
 }
 
 // Prefix returns the prefix of every key the store writes.
@@ -204,8 +236,8 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-// fail wraps a backend error of op. When ctx ended the call, go-redis reports
-// the socket's i/o timeout; the context's error is added so that callers can
+// fail wraps an error of op. When ctx ended the call, go-redis reports the
+// socket's i/o timeout; the context's error is added so that callers can
 // tell "my deadline passed" from "Redis is broken" with errors.Is.
 func fail(ctx context.Context, op string, err error) error {
 	cerr := ctx.Err()
@@ -220,42 +252,164 @@ func fail(ctx context.Context, op string, err error) error {
 	return wrap(op, err)
 }
 
+// read runs fn, a read of op, unless ctx is done or the store closed, and
+// wraps its error once.
+func (s *Store) read(ctx context.Context, op string, fn func() error) error {
+	if err := s.usable(ctx); err != nil {
+		return wrap(op, err)
+	}
+	if err := fn(); err != nil {
+		return fail(ctx, op, err)
+	}
+	return nil
+}
+
+// write sends the commands that queue adds in one pipeline to the master
+// that holds the workspace and, when replicas must acknowledge it, waits for
+// them on the same connection (WAIT counts the writes of its own
+// connection). queue's commands hold their own results afterwards.
+func (s *Store) write(ctx context.Context, op string, queue func(p redis.Pipeliner)) error {
+	if err := s.usable(ctx); err != nil {
+		return wrap(op, err)
+	}
+	master, err := s.master(ctx)
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	need := s.replicasToWait(ctx, master)
+	if need == 0 {
+		if _, err := master.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p); return nil }); err != nil {
+			s.forget()
+			return fail(ctx, op, err)
+		}
+		return nil
+	}
+	conn := master.Conn()
+	defer conn.Close()
+	if _, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p); return nil }); err != nil {
+		s.forget()
+		return fail(ctx, op, err)
+	}
+	acked, err := conn.Wait(ctx, need, s.opts.ReplicaTimeout).Result()
+	if err != nil {
+		s.forget()
+		return fail(ctx, op, fmt.Errorf("wait for replicas: %w", err))
+	}
+	if acked < int64(need) {
+		s.forget()
+		return wrap(op, fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, acked, need, s.opts.ReplicaTimeout))
+	}
+	return nil
+}
+
+// usable reports why no call may start: ctx done or the store closed.
+func (s *Store) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+// master returns the client of the master that holds the workspace: the
+// client itself on one server or Sentinel (which follows the master), the
+// node of the prefix's slot on Redis Cluster.
+func (s *Store) master(ctx context.Context) (*redis.Client, error) {
+	switch c := s.rdb.(type) {
+	case *redis.Client:
+		return c, nil
+	case *redis.ClusterClient:
+		return c.MasterForKey(ctx, s.keys.peak())
+	default:
+		return nil, fmt.Errorf("unsupported client %T", s.rdb)
+	}
+}
+
+// forget drops what the store knows of the topology after a failed write:
+// the replica count is checked again and, on Redis Cluster, the slot map
+// reloaded, so that the next write goes to a promoted replica.
+func (s *Store) forget() {
+	s.mu.Lock()
+	s.checkedAt = time.Time{}
+	s.mu.Unlock()
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		c.ReloadState(context.Background())
+	}
+}
+
+// replicasToWait returns how many replicas the next write waits for.
+func (s *Store) replicasToWait(ctx context.Context, master *redis.Client) int {
+	if s.opts.Replicas != 0 {
+		return max(s.opts.Replicas, 0)
+	}
+	s.mu.Lock()
+	fresh := !s.checkedAt.IsZero() && time.Since(s.checkedAt) < replicaCheck
+	n := s.replicas
+	s.mu.Unlock()
+	if !fresh {
+		// Failing to ask is no reason to fail the write: the write itself
+		// will tell whether the master is there.
+		if got, err := countReplicas(ctx, master); err == nil {
+			n = got
+			s.mu.Lock()
+			s.replicas, s.checkedAt = n, time.Now()
+			s.mu.Unlock()
+		}
+	}
+	return min(n, 1)
+}
+
+// countReplicas asks master (ROLE) how many replicas it has.
+func countReplicas(ctx context.Context, master *redis.Client) (int, error) {
+	role, err := master.Do(ctx, "role").Slice()
+	if err != nil {
+		return 0, err
+	}
+	if len(role) < 3 || role[0] != "master" {
+		return 0, fmt.Errorf("ROLE says %v, not master", role)
+	}
+	replicas, _ := role[2].([]any)
+	return len(replicas), nil
+}
+
 // CustomStatuses returns every custom status, in no particular order.
 func (s *Store) CustomStatuses(ctx context.Context) ([]status.Custom, error) {
-	const op = "list statuses"
-	if err := ctx.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	index, err := s.rdb.HGetAll(ctx, s.keys.statusNames()).Result()
+	var all []status.Custom
+	err := s.read(ctx, "list statuses", func() error {
+		index, err := s.rdb.HGetAll(ctx, s.keys.statusNames()).Result()
+		if err != nil || len(index) == 0 {
+			return err
+		}
+		pipe := s.rdb.Pipeline()
+		cmds := make(map[string]*redis.MapStringStringCmd, len(index))
+		for _, id := range index {
+			cmds[id] = pipe.HGetAll(ctx, s.keys.status(id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		all = make([]status.Custom, 0, len(cmds))
+		for id, cmd := range cmds {
+			h := cmd.Val()
+			if len(h) == 0 {
+				continue // deleted since the index was read
+			}
+			p, err := parsePresence(h["presence"])
+			if err != nil {
+				return fmt.Errorf("status %q: %w", id, err)
+			}
+			d, err := store.ParseDuration(h["duration"])
+			if err != nil {
+				return fmt.Errorf("status %q: duration: %w", id, err)
+			}
+			all = append(all, status.Custom{ID: id, Name: h["name"], Presence: p, Duration: d})
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if len(index) == 0 {
-		return nil, nil
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make(map[string]*redis.MapStringStringCmd, len(index))
-	for _, id := range index {
-		cmds[id] = pipe.HGetAll(ctx, s.keys.status(id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	all := make([]status.Custom, 0, len(cmds))
-	for id, cmd := range cmds {
-		h := cmd.Val()
-		if len(h) == 0 {
-			continue // deleted since the index was read
-		}
-		p, err := parsePresence(h["presence"])
-		if err != nil {
-			return nil, wrap(op, fmt.Errorf("status %q: %w", id, err))
-		}
-		d, err := store.ParseDuration(h["duration"])
-		if err != nil {
-			return nil, wrap(op, fmt.Errorf("status %q: duration: %w", id, err))
-		}
-		all = append(all, status.Custom{ID: id, Name: h["name"], Presence: p, Duration: d})
+		return nil, err
 	}
 	return all, nil
 }
@@ -263,14 +417,18 @@ func (s *Store) CustomStatuses(ctx context.Context) ([]status.Custom, error) {
 // runStatusScript runs one of the status scripts and turns its result into
 // an error.
 func (s *Store) runStatusScript(ctx context.Context, op string, script *redis.Script, id string, args ...any) error {
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	res, err := script.Run(ctx, s.rdb, []string{s.keys.statusNames(), s.keys.status(id)}, args...).Int()
+	var res *redis.Cmd
+	err := s.write(ctx, op, func(p redis.Pipeliner) {
+		res = script.Eval(ctx, p, []string{s.keys.statusNames(), s.keys.status(id)}, args...)
+	})
 	if err != nil {
-		return fail(ctx, op, err)
+		return err
 	}
-	switch res {
+	code, err := res.Int()
+	if err != nil {
+		return wrap(op, fmt.Errorf("script result: %w", err))
+	}
+	switch code {
 	case scriptOK:
 		return nil
 	case scriptConflict:
@@ -280,7 +438,7 @@ func (s *Store) runStatusScript(ctx context.Context, op string, script *redis.Sc
 	case scriptNotFound:
 		return wrap(op, store.ErrNotFound)
 	default:
-		return wrap(op, fmt.Errorf("unexpected script result %d", res))
+		return wrap(op, fmt.Errorf("unexpected script result %d", code))
 	}
 }
 
@@ -305,228 +463,197 @@ func (s *Store) DeleteCustomStatus(ctx context.Context, id string) error {
 
 // Users returns every stored user, in no particular order.
 func (s *Store) Users(ctx context.Context) ([]store.User, error) {
-	const op = "list users"
-	if err := ctx.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	ids, err := s.rdb.SMembers(ctx, s.keys.users()).Result()
+	var all []store.User
+	err := s.read(ctx, "list users", func() error {
+		ids, err := s.rdb.SMembers(ctx, s.keys.users()).Result()
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(ids))
+		for i, id := range ids {
+			cmds[i] = pipe.HGetAll(ctx, s.keys.user(id))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		all = make([]store.User, 0, len(ids))
+		for i, cmd := range cmds {
+			h := cmd.Val()
+			if len(h) == 0 {
+				continue // a set member without its hash: nothing to return
+			}
+			u, err := decodeUser(ids[i], h)
+			if err != nil {
+				return err
+			}
+			all = append(all, u)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, s.keys.user(id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	all := make([]store.User, 0, len(ids))
-	for i, cmd := range cmds {
-		h := cmd.Val()
-		if len(h) == 0 {
-			continue // a set member without its hash: nothing to return
-		}
-		u, err := decodeUser(ids[i], h)
-		if err != nil {
-			return nil, wrap(op, err)
-		}
-		all = append(all, u)
+		return nil, err
 	}
 	return all, nil
 }
 
 // User returns the stored user with this id, or store.ErrNotFound.
 func (s *Store) User(ctx context.Context, id string) (store.User, error) {
-	const op = "get user"
-	if err := ctx.Err(); err != nil {
-		return store.User{}, wrap(op, err)
-	}
-	h, err := s.rdb.HGetAll(ctx, s.keys.user(id)).Result()
-	if err != nil {
-		return store.User{}, fail(ctx, op, err)
-	}
-	if len(h) == 0 {
-		return store.User{}, wrap(op, store.ErrNotFound)
-	}
-	u, err := decodeUser(id, h)
-	if err != nil {
-		return store.User{}, wrap(op, err)
-	}
-	return u, nil
+	var u store.User
+	err := s.read(ctx, "get user", func() error {
+		h, err := s.rdb.HGetAll(ctx, s.keys.user(id)).Result()
+		if err != nil {
+			return err
+		}
+		if len(h) == 0 {
+			return store.ErrNotFound
+		}
+		u, err = decodeUser(id, h)
+		return err
+	})
+	return u, err
 }
 
-// PutUser stores u, replacing any earlier state of u.ID, in one MULTI/EXEC
-// so that no reader sees the hash without its set member or half written.
+// PutUser stores u, replacing any earlier state of u.ID, atomically (one
+// script): a field an older version wrote does not outlive the replacement.
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	return s.PutUsers(ctx, []store.User{u})
 }
 
-// PutUsers stores every user of us in one MULTI/EXEC, one round trip.
+// PutUsers stores every user of us in one pipeline, one round trip (and one
+// WAIT for the replicas), each user by one script.
 func (s *Store) PutUsers(ctx context.Context, us []store.User) error {
 	op := "put users"
 	if len(us) == 1 {
 		op = "put user"
 	}
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	_, err := s.rdb.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+	return s.write(ctx, op, func(p redis.Pipeliner) {
 		for _, u := range us {
-			key := s.keys.user(u.ID)
-			// DEL first: a field an older version wrote must not outlive
-			// the replacement.
-			tx.Del(ctx, key)
-			tx.HSet(ctx, key,
-				"manual", u.Manual.String(),
-				"text", u.Text,
-				"custom", u.Custom,
-				"idle_limit", u.IdleLimit.String(),
-				"auto_away", formatBool(u.AutoAway),
-				"last_seen", store.FormatTime(u.LastSeen),
-				"until", store.FormatTime(u.Until),
-			)
-			tx.SAdd(ctx, s.keys.users(), u.ID)
+			args := append([]any{u.ID}, encodeUser(u)...)
+			s.putUser.Eval(ctx, p, []string{s.keys.user(u.ID), s.keys.users()}, args...)
 		}
-		return nil
 	})
-	if err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
 }
 
 // Service returns the service state, Service{Enabled: true} if never written.
 func (s *Store) Service(ctx context.Context) (store.Service, error) {
-	const op = "get service"
-	if err := ctx.Err(); err != nil {
-		return store.Service{}, wrap(op, err)
-	}
-	h, err := s.rdb.HGetAll(ctx, s.keys.service()).Result()
+	svc := store.Service{Enabled: true}
+	err := s.read(ctx, "get service", func() error {
+		h, err := s.rdb.HGetAll(ctx, s.keys.service()).Result()
+		if err != nil || len(h) == 0 {
+			return err
+		}
+		if svc.Enabled, err = parseBool(h["enabled"]); err != nil {
+			return fmt.Errorf("enabled: %w", err)
+		}
+		if svc.Since, err = store.ParseTime(h["since"]); err != nil {
+			return fmt.Errorf("since: %w", err)
+		}
+		svc.Reason = h["reason"]
+		return nil
+	})
 	if err != nil {
-		return store.Service{}, fail(ctx, op, err)
+		return store.Service{}, err
 	}
-	if len(h) == 0 {
-		return store.Service{Enabled: true}, nil
-	}
-	enabled, err := parseBool(h["enabled"])
-	if err != nil {
-		return store.Service{}, wrap(op, fmt.Errorf("enabled: %w", err))
-	}
-	since, err := store.ParseTime(h["since"])
-	if err != nil {
-		return store.Service{}, wrap(op, fmt.Errorf("since: %w", err))
-	}
-	return store.Service{Enabled: enabled, Reason: h["reason"], Since: since}, nil
+	return svc, nil
 }
 
 // PutService stores the service state. One HSET of every field is atomic.
 func (s *Store) PutService(ctx context.Context, svc store.Service) error {
-	const op = "put service"
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	err := s.rdb.HSet(ctx, s.keys.service(),
-		"enabled", formatBool(svc.Enabled),
-		"reason", svc.Reason,
-		"since", store.FormatTime(svc.Since),
-	).Err()
-	if err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
+	return s.write(ctx, "put service", func(p redis.Pipeliner) {
+		p.HSet(ctx, s.keys.service(),
+			"enabled", formatBool(svc.Enabled),
+			"reason", svc.Reason,
+			"since", store.FormatTime(svc.Since),
+		)
+	})
 }
 
 // Peak returns the highest connection count recorded, 0 if none.
 func (s *Store) Peak(ctx context.Context) (int, error) {
-	const op = "get peak"
-	if err := ctx.Err(); err != nil {
-		return 0, wrap(op, err)
-	}
-	n, err := s.rdb.Get(ctx, s.keys.peak()).Int()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fail(ctx, op, err)
-	}
-	return n, nil
+	var n int
+	err := s.read(ctx, "get peak", func() error {
+		var err error
+		n, err = s.rdb.Get(ctx, s.keys.peak()).Int()
+		if errors.Is(err, redis.Nil) {
+			n, err = 0, nil
+		}
+		return err
+	})
+	return n, err
 }
 
 // RaisePeak records n if it is higher than the recorded peak and returns the
 // peak after the call, atomically across every node.
 func (s *Store) RaisePeak(ctx context.Context, n int) (int, error) {
-	const op = "raise peak"
-	if err := ctx.Err(); err != nil {
-		return 0, wrap(op, err)
-	}
-	peak, err := s.raisePeak.Run(ctx, s.rdb, []string{s.keys.peak()}, n).Int()
+	var res *redis.Cmd
+	err := s.write(ctx, "raise peak", func(p redis.Pipeliner) {
+		res = s.raisePeak.Eval(ctx, p, []string{s.keys.peak()}, n)
+	})
 	if err != nil {
-		return 0, fail(ctx, op, err)
+		return 0, err
+	}
+	peak, err := res.Int()
+	if err != nil {
+		return 0, wrap("raise peak", err)
 	}
 	return peak, nil
 }
 
 // ResetPeak sets the peak to n whatever it was.
 func (s *Store) ResetPeak(ctx context.Context, n int) error {
-	const op = "reset peak"
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	if err := s.rdb.Set(ctx, s.keys.peak(), n, 0).Err(); err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
+	return s.write(ctx, "reset peak", func(p redis.Pipeliner) {
+		p.Set(ctx, s.keys.peak(), n, 0)
+	})
 }
 
 // Settings returns the workspace settings; zero values when never written.
 func (s *Store) Settings(ctx context.Context) (store.Settings, error) {
-	const op = "get settings"
-	if err := ctx.Err(); err != nil {
-		return store.Settings{}, wrap(op, err)
-	}
-	h, err := s.rdb.HGetAll(ctx, s.keys.settings()).Result()
+	var set store.Settings
+	err := s.read(ctx, "get settings", func() error {
+		h, err := s.rdb.HGetAll(ctx, s.keys.settings()).Result()
+		if err != nil {
+			return err
+		}
+		if set.IdleLimit, err = store.ParseDuration(h["idle_limit"]); err != nil {
+			return fmt.Errorf("idle_limit: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return store.Settings{}, fail(ctx, op, err)
+		return store.Settings{}, err
 	}
-	idle, err := store.ParseDuration(h["idle_limit"])
-	if err != nil {
-		return store.Settings{}, wrap(op, fmt.Errorf("idle_limit: %w", err))
-	}
-	return store.Settings{IdleLimit: idle}, nil
+	return set, nil
 }
 
 // PutSettings stores the workspace settings.
 func (s *Store) PutSettings(ctx context.Context, set store.Settings) error {
-	const op = "put settings"
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	if err := s.rdb.HSet(ctx, s.keys.settings(), "idle_limit", set.IdleLimit.String()).Err(); err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
+	return s.write(ctx, "put settings", func(p redis.Pipeliner) {
+		p.HSet(ctx, s.keys.settings(), "idle_limit", set.IdleLimit.String())
+	})
 }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis answers: on Redis Cluster, the master that
+// holds the workspace.
 func (s *Store) Ping(ctx context.Context) error {
-	const op = "ping"
-	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
-	}
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
+	return s.read(ctx, "ping", func() error {
+		master, err := s.master(ctx)
+		if err == nil {
+			err = master.Ping(ctx).Err()
+		}
+		if err != nil {
+			// As after a failed write: the master may have moved.
+			s.forget()
+		}
+		return err
+	})
 }
 
-// Close closes the connection pool. Later calls fail; a second Close returns
-// nil. Keys are left in Redis: they are the store.
+// Close ends the store: later calls fail. It closes the client only if Open
+// made it. A second Close returns nil. Keys are left in Redis: they are the
+// store.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	if s.closed.Swap(true) || !s.owned {
 		return nil
 	}
 	if err := s.rdb.Close(); err != nil {
@@ -538,6 +665,21 @@ func (s *Store) Close() error {
 // The field encodings, shared with docs/redis.md: presence values are wire
 // names, booleans "1"/"0", durations Go duration strings (exact, and readable
 // in redis-cli), times RFC 3339 with nanoseconds in UTC, "" for the zero time.
+
+// encodeUser returns u's hash as field, value pairs; decodeUser reads them.
+// A new field goes in both, and decodeUser must read its absence (a hash
+// written before it) as its zero value.
+func encodeUser(u store.User) []any {
+	return []any{
+		"manual", u.Manual.String(),
+		"text", u.Text,
+		"custom", u.Custom,
+		"idle_limit", u.IdleLimit.String(),
+		"auto_away", formatBool(u.AutoAway),
+		"last_seen", store.FormatTime(u.LastSeen),
+		"until", store.FormatTime(u.Until),
+	}
+}
 
 func decodeUser(id string, h map[string]string) (store.User, error) {
 	manual, err := parsePresence(h["manual"])
@@ -590,7 +732,3 @@ func parseBool(s string) (bool, error) {
 	}
 	return false, fmt.Errorf("%q is not 1 or 0", s)
 }
-
-// Client returns the store's Redis client, for other users of the same
-// Redis (the cluster backplane) to share its connections and settings.
-func (s *Store) Client() *redis.Client { return s.rdb }

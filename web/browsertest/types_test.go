@@ -8,26 +8,16 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// needTool skips (or, under CI, fails) a test that lacks an outside tool.
-func needTool(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
+	"github.com/presenced/presenced/internal/testenv"
+)
 
 // The client's TypeScript declarations compile, and the misuses in
 // types-test.ts are type errors, with the TypeScript of the package's
 // devDependencies (package-lock.json), installed once into the user's
 // cache folder rather than into web/static.
 func TestClientTypes(t *testing.T) {
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		needTool(t, "npm not found: install Node.js and npm (Debian: apt-get install nodejs npm) to check presence-client.d.ts")
-	}
+	npm := testenv.Binary(t, "npm", "npm")
 	static, _ := filepath.Abs(filepath.Join("..", "static"))
 	lock, err := os.ReadFile(filepath.Join(static, "package-lock.json"))
 	if err != nil {
@@ -59,7 +49,7 @@ func TestClientTypes(t *testing.T) {
 		out, err := install.CombinedOutput()
 		timer.Stop()
 		if err != nil {
-			needTool(t, "npm ci of the client's devDependencies failed (offline?): "+err.Error()+"\n"+string(out))
+			testenv.Missing(t, "npm ci of the client's devDependencies failed (offline?): "+err.Error()+"\n"+string(out))
 		}
 	}
 	check := exec.Command(tsc, "--noEmit", "-p", filepath.Join(static, "tsconfig.json"))

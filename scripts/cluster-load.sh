@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# cluster-load.sh runs three presenced nodes on one redis-server, all on
+# loopback, loads them from several `presencectl load` processes, and
+# measures what docs/cluster.md reports: cross-node change -> subscriber
+# latency, Redis CPU and ops/s, each node's CPU and RSS, the pub/sub fan-in,
+# and, with one node killed (kill -9) and restarted under load, the time
+# until its users read offline on another node and until they are back.
+#
+#   scripts/cluster-load.sh                      # 3 x 19,800 = 59,400 connections
+#   PER_NODE=2000 VICTIMS=200 scripts/cluster-load.sh   # a small run
+#
+# Knobs (environment):
+#   PER_NODE   connections per node (19800: its open-file limit, 20,000, less 100 spare, less slack)
+#   VICTIMS    of those, on each node, users connected to that node only (1000)
+#   K          subscriptions per connection       (100)
+#   CHURN      share of users changing per second  (0.01)
+#   RATE       connects started per second, per load process (1000)
+#   STEADY_S   seconds of the measured steady window (30)
+#   KILL       1 kills node 3 after the steady window and restarts it (1)
+#   NODE_TTL   the nodes' -node-ttl (8s, the default)
+#   REDIS_PORT, BASE_PORT  ports of the redis-server and of the nodes (6430, 18600)
+#   OUT_DIR    raw outputs (a new folder under /tmp)
+#
+# Layout: node k (1..3) holds three load processes. "churn-k" connects
+# (PER_NODE - VICTIMS)/2 users n<k>-*, each changing status at CHURN per
+# second; "watch-k" connects the same users again, on node k+1 (once the
+# others are connected), and changes nothing: every change it sees crossed
+# nodes, so its latency figures are cross-node only. "victims-k" connects
+# VICTIMS users v<k>-* to node k only.
+# Each process subscribes every connection to the K users after its own.
+# Every process binds its own loopback source address (127.0.0.2 on).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PER_NODE=${PER_NODE:-19800}
+VICTIMS=${VICTIMS:-1000}
+K=${K:-100}
+CHURN=${CHURN:-0.01}
+RATE=${RATE:-1000}
+STEADY_S=${STEADY_S:-30}
+KILL=${KILL:-1}
+NODE_TTL=${NODE_TTL:-8s}
+REDIS_PORT=${REDIS_PORT:-6430}
+BASE_PORT=${BASE_PORT:-18600}
+OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/presenced-cluster-load.XXXXXX)}
+SECRET=cluster-load-secret-$$
+TCK=$(getconf CLK_TCK)
+PAIR=$(((PER_NODE - VICTIMS) / 2))
+mkdir -p "$OUT_DIR"
+
+log() { echo "cluster-load: $(date -u +%T) $*" >&2; }
+
+BIN=$OUT_DIR/bin
+mkdir -p "$BIN"
+go build -o "$BIN/presenced" ./cmd/presenced
+go build -o "$BIN/presencectl" ./cmd/presencectl
+
+declare -A PID
+cleanup() {
+	for p in "${PID[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# Redis as docs/redis.md advises: AOF, fsync every second.
+mkdir -p "$OUT_DIR/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$OUT_DIR/redis" --save '' \
+	--appendonly yes --appendfsync everysec --daemonize yes --pidfile "$OUT_DIR/redis/redis.pid" \
+	--logfile "$OUT_DIR/redis/redis.log" --maxclients 10000
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+PID[redis]=$(cat "$OUT_DIR/redis/redis.pid")
+
+port() { echo $((BASE_PORT + $1)); }
+url() { echo "ws://127.0.0.1:$(port "$1")/ws"; }
+
+# start_node K: node K on port BASE_PORT+K, admin (metrics) on +10.
+start_node() {
+	local k=$1
+	(
+		ulimit -n "$(ulimit -Hn)"
+		exec "$BIN/presenced" -addr "127.0.0.1:$(port "$k")" -admin-addr "127.0.0.1:$(($(port "$k") + 10))" \
+			-edition enterprise -jwt-secret "$SECRET" -redis "redis://127.0.0.1:$REDIS_PORT/0" \
+			-node-name "node-$k" -node-ttl "$NODE_TTL"
+	) 2>>"$OUT_DIR/node-$k.log" &
+	PID[node$k]=$!
+	for _ in $(seq 100); do
+		curl -fs "http://127.0.0.1:$(port "$k")/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	log "node $k did not become ready"
+	return 1
+}
+
+# load NAME NODE PREFIX N CHURN SOURCE SECONDS: presencectl load in the background.
+load() {
+	local name=$1 node=$2 prefix=$3 n=$4 churn=$5 source=$6 secs=$7
+	(
+		ulimit -n "$(ulimit -Hn)"
+		exec "$BIN/presencectl" load -url "$(url "$node")" -secret "$SECRET" -n "$n" -subscribe "$K" \
+			-rate "$RATE" -churn "$churn" -duration "${secs}s" -source-ips "$source" -user-prefix "$prefix" -json
+	) >"$OUT_DIR/load-$name.json" 2>"$OUT_DIR/load-$name.log" &
+	PID[load-$name]=$!
+}
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mib() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
+conns() {
+	local c
+	c=$(curl -fs "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '$1 ~ /^presence_connections({|$)/ {printf "%d", $2}') || true
+	echo "${c:-0}"
+}
+online() { "$BIN/presencectl" stats -url "$(url "$1")" -secret "$SECRET" -json 2>/dev/null | jq -r .users_online; }
+redis_stat() { redis-cli -p "$REDIS_PORT" info "$1" | tr -d '\r'; }
+commands() { redis_stat stats | awk -F: '$1 == "total_commands_processed" {print $2}'; }
+publishes() { redis_stat commandstats | awk -F'[:=,]' '$1 == "cmdstat_publish" {print $3}'; }
+ms_now() { date +%s%3N; }
+
+for k in 1 2 3; do start_node "$k"; done
+log "3 nodes up; loading $((3 * PER_NODE)) connections ($PAIR + $PAIR + $VICTIMS per node), K=$K, churn $CHURN"
+
+# wait_connected N: until the three nodes count N connections (or a bound).
+wait_connected() {
+	local want=$1 sum
+	for _ in $(seq $((connect_s * 10))); do
+		sum=0
+		for k in 1 2 3; do sum=$((sum + $(conns "$k"))); done
+		[[ $sum -ge $want ]] && break
+		sleep 0.1
+	done
+	echo "$sum"
+}
+
+# The churners and victims first; the watchers once those are up, so that
+# the latency they record is not that of the nodes' busiest seconds, the
+# connects of everything else.
+connect_s=$((PER_NODE / RATE + 20))
+total_s=$((2 * connect_s + 5 + STEADY_S + 60))
+src=2
+for k in 1 2 3; do
+	load "churn-$k" "$k" "n$k-" "$PAIR" "$CHURN" "127.0.0.$src" "$total_s"
+	load "victims-$k" "$k" "v$k-" "$VICTIMS" 0 "127.0.0.$((src + 1))" "$total_s"
+	src=$((src + 2))
+done
+began=$(date +%s)
+sum=$(wait_connected $((3 * (PAIR + VICTIMS))))
+log "churners and victims connected: $sum after $(($(date +%s) - began)) s"
+for k in 1 2 3; do
+	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$PAIR" 0 "127.0.0.$src" "$((connect_s + 5 + STEADY_S))"
+	src=$((src + 1))
+done
+sum=$(wait_connected $((3 * PER_NODE)))
+log "connected: $sum of $((3 * PER_NODE)) after $(($(date +%s) - began)) s"
+sleep 5 # connects' garbage collected
+
+# The steady window.
+declare -A T0 T1
+for p in redis node1 node2 node3; do T0[$p]=$(ticks "${PID[$p]}"); done
+c0=$(commands)
+p0=$(publishes)
+sleep "$STEADY_S"
+for p in redis node1 node2 node3; do T1[$p]=$(ticks "${PID[$p]}"); done
+c1=$(commands)
+p1=$(publishes)
+cpu() { awk -v a="${T0[$1]}" -v b="${T1[$1]}" -v s="$STEADY_S" -v t="$TCK" 'BEGIN {printf "%.0f", (b - a) / t / s * 100}'; }
+ops=$(((c1 - c0) / STEADY_S))
+pubs=$(((p1 - p0) / STEADY_S))
+redis_mem=$(redis_stat memory | awk -F: '$1 == "used_memory_human" {print $2}')
+{
+	echo "steady window: ${STEADY_S} s, $sum connections"
+	echo "redis: CPU $(cpu redis) %, ${ops} commands/s, ${pubs} PUBLISH/s (each node receives the other two nodes' share), used memory $redis_mem"
+	for k in 1 2 3; do
+		echo "node $k: $(conns "$k") connections, CPU $(cpu "node$k") %, RSS $(rss_mib "${PID[node$k]}") MiB"
+	done
+} | tee "$OUT_DIR/steady.txt" >&2
+
+# Cross-node latency: the watchers end with the steady window.
+for k in 1 2 3; do wait "${PID[load-watch-$k]}" || true; done
+for k in 1 2 3; do
+	jq -r --arg k "$k" '"watch-\($k) (cross-node): \(.presence_latency.samples) samples, p50 \(.presence_latency.p50_ms) ms, p90 \(.presence_latency.p90_ms) ms, p99 \(.presence_latency.p99_ms) ms, max \(.presence_latency.max_ms) ms; connected \(.connected), failed \(.failed)"' \
+		"$OUT_DIR/load-watch-$k.json"
+done | tee -a "$OUT_DIR/steady.txt" >&2
+
+if [[ $KILL == 1 ]]; then
+	# With the watchers gone, node 3 alone holds the users of churn-3 and
+	# victims-3; only the victims reconnect after the restart.
+	alone=$((PAIR + VICTIMS))
+	before=$(online 1)
+	log "kill -9 node 3 (users online seen on node 1: $before; node 3 alone holds $alone)"
+	kill -KILL "${PID[node3]}"
+	killed=$(ms_now)
+	wait "${PID[node3]}" 2>/dev/null || true
+	while :; do
+		now=$(online 1 || echo "$before")
+		[[ $now -le $((before - alone)) ]] && break
+		[[ $(($(ms_now) - killed)) -gt 60000 ]] && { log "node 3's users still online after 60 s"; break; }
+		sleep 0.1
+	done
+	offline_ms=$(($(ms_now) - killed))
+	log "node 3's users read offline on node 1 after $offline_ms ms"
+	kill -KILL "${PID[load-victims-3]}" 2>/dev/null || true
+	wait "${PID[load-victims-3]}" 2>/dev/null || true
+	start_node 3
+	restarted=$(ms_now)
+	load victims-3-again 3 v3- "$VICTIMS" 0 127.0.0.$src 30
+	while :; do
+		now=$(online 1 || echo 0)
+		[[ $now -ge $((before - PAIR)) ]] && break
+		[[ $(($(ms_now) - restarted)) -gt 60000 ]] && { log "node 3's users not back after 60 s"; break; }
+		sleep 0.1
+	done
+	back_ms=$(($(ms_now) - restarted))
+	{
+		echo "kill -9 of node 3 (-node-ttl $NODE_TTL): its $alone users read offline on node 1 after $offline_ms ms"
+		echo "node 3 restarted, its $VICTIMS users reconnecting at $RATE/s: back online on node 1 after $back_ms ms"
+	} | tee "$OUT_DIR/kill.txt" >&2
+fi
+log "raw outputs in $OUT_DIR"
