@@ -76,7 +76,9 @@ type Config struct {
 	Lease Lease
 	// LeaseTTL is how long a taken lease lasts unrenewed; it is renewed,
 	// and a standby node tries to take it, every LeaseTTL/3. Default: 6 s,
-	// so a dead holder's lease is taken over within 8 s (the node TTL).
+	// so a dead holder's lease is taken over within LeaseTTL + LeaseTTL/3
+	// (8 s at the default). presenced sets it to 2/3 of -node-ttl, so that
+	// a takeover comes within the node TTL with room to spare.
 	LeaseTTL time.Duration
 
 	// Registerer takes the metrics. Default: none (not registered).

@@ -42,6 +42,9 @@ type Sender struct {
 	// endpoint is the URL without its query, which may hold a token: for
 	// logs.
 	endpoint string
+	// host is all of the URL the start-up line shows: a path may hold a
+	// token too.
+	host string
 
 	started atomic.Bool
 	// heldUntil is when this node's lease ends, in unix nanoseconds; with
@@ -103,7 +106,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	u, _ := url.Parse(cfg.URL) // Validate parsed it
 	u.RawQuery, u.Fragment = "", ""
-	s.endpoint = u.String()
+	s.endpoint, s.host = u.String(), u.Host
 	s.m = newMetrics(s)
 	s.dropOld = s.m.dropped.WithLabelValues(dropQueueFull).Inc
 	if cfg.Lease == nil {
@@ -219,7 +222,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 	})
 
-	s.log.Info().Str("url", s.endpoint).Dur("interval", s.cfg.Interval).Int("queue", s.cfg.Queue).Msg("webhooks on")
+	s.log.Info().Str("host", s.host).Stringer("interval", s.cfg.Interval).Int("queue", s.cfg.Queue).Msg("webhooks on")
 	timer := s.clock.NewTimer()
 	for {
 		b, ok := s.next(ctx, sendCtx, timer)

@@ -37,6 +37,7 @@ import (
 	"github.com/presenced/presenced/web"
 	"github.com/presenced/presenced/web/api"
 	"github.com/presenced/presenced/web/wire"
+	"github.com/presenced/presenced/webhook"
 )
 
 // config is what the flags say.
@@ -58,6 +59,7 @@ type config struct {
 	nodeName       string
 	nodeTTL        time.Duration
 	auth           authConfig
+	webhook        webhook.Config
 	logLevel       zerolog.Level
 	version        bool // print the version and exit
 	checkConfig    bool // check the configuration and exit
@@ -105,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.nodeName, "node-name", "", "this node's advertised name in logs; default: host name and port")
 	fs.DurationVar(&cfg.nodeTTL, "node-ttl", 8*time.Second, "with -redis: a node silent this long is dead and its connections are dropped")
 	authFlags(fs, &cfg.auth)
+	cfg.webhook.AddFlags(fs)
 	fs.Func("log-level", "debug, info (default), warn or error", func(v string) error {
 		l, err := zerolog.ParseLevel(v)
 		if err != nil || v == "" || l > zerolog.ErrorLevel {
@@ -154,6 +157,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-api-key must be at least %d characters", api.MinKeyLen)
 	}
 	if err := checkAuth(cfg); err != nil {
+		return cfg, err
+	}
+	if err := checkWebhook(&cfg.webhook); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -301,6 +307,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		hcfg.Backplane = node
 		log = log.With().Str("node", cfg.nodeName).Logger()
 	}
+	hook, err := newWebhook(cfg, rdb, metrics, log)
+	if err != nil {
+		return err
+	}
+	if hook != nil {
+		hcfg.Changes = hookSink{hook}
+	}
 	h := hub.New(hcfg)
 	var origins []string
 	if cfg.allowedOrigins != "" {
@@ -344,6 +357,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("listen on -admin-addr %s: %w", cfg.adminAddr, err)
 		}
 	}
+
+	// The webhook sender outlives the hub, so that it gets every change,
+	// and then flushes its queue for up to 5 s.
+	hookCtx, stopHook := context.WithCancel(context.Background())
+	waitHook := runWebhook(hookCtx, hook)
+	defer func() { stopHook(); waitHook() }()
 
 	// The hub outlives the web server, so that connections closing at
 	// shutdown are still taken out of the count and saved.
