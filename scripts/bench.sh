@@ -220,7 +220,7 @@ if [[ $CAPACITY == 1 ]]; then
 fi
 
 {
-	echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}'), K=$K subscriptions per connection, heartbeat 10 s, flush window 50 ms."
+	echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}'), K=$K subscriptions per connection, heartbeat 10 s, flush window 1 ms."
 	echo
 	echo "| N | connected | connects/s | connect p99 ms | RSS base MiB | RSS MiB | RSS/conn KiB | heap / stacks MiB | RSS/conn after GC KiB | heap / stacks after GC MiB | idle CPU % | calm p50/p99 ms | calm CPU % | churn ${CHURN} p50/p99 ms | churn CPU % |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

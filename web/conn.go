@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/presenced/presenced/hub"
-	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -20,8 +18,8 @@ import (
 // at most 3 s) before it closes anyway.
 const answerWait = 5 * time.Second
 
-// conn is one authenticated WebSocket connection: its read loop, its
-// outbox (the hub.Sink) and its heartbeat.
+// conn is one authenticated WebSocket connection: its read loop and its
+// outbox (the hub.Sink). Server.beats pings it.
 type conn struct {
 	srv     *Server
 	ws      *websocket.Conn
@@ -30,27 +28,26 @@ type conn struct {
 	session string
 	source  string // the client's address, for the abuse log
 
-	lastHeard *atomic.Int64 // unix nanoseconds of the last frame or pong
-	heartbeat *time.Timer
+	pinger *pinger // its socket, and when the client was last heard from
 
-	mu        sync.Mutex
-	queue     []outgoing           // replies and events, in order
-	pending   map[string]hub.Entry // latest presence per user, not yet written
-	order     []string             // users of pending, in order of first change
-	writing   bool                 // a flush goroutine runs
-	lastFlush time.Time
-	flushAt   *time.Timer // armed while a coalesced flush waits for its window
-	closed    bool
-	closeNext closeReason   // close once the queue is written and every slot answered; 0: none
-	closeDone chan struct{} // closed by that close, when someone waits for it
-	expires   time.Time     // when the token ends the session; zero: never
-	expiry    *time.Timer   // aimed at expires
-	slots     []*slot       // frames waiting for their replies, in order (order.go)
-	nextSeq   uint64        // the next frame's slot
-	welcomed  bool          // the hub has answered the hello
-	dead      bool          // closed for silence: the hub gives it no grace
+	mu           sync.Mutex
+	queue        []outgoing           // replies and events, in order
+	pending      map[string]hub.Entry // latest presence per user, not yet written
+	order        []string             // users of pending, in order of first change
+	writing      bool                 // a flush goroutine runs
+	lastPresence time.Time            // when the last presence frame's write began
+	flushAt      *time.Timer          // armed while presence waits for its window
+	closed       bool
+	closeNext    closeReason   // close once the queue is written and every slot answered; 0: none
+	closeDone    chan struct{} // closed by that close, when someone waits for it
+	expires      time.Time     // when the token ends the session; zero: never
+	expiry       *time.Timer   // aimed at expires
+	slots        []*slot       // frames waiting for their replies, in order (order.go)
+	nextSeq      uint64        // the next frame's slot
+	welcomed     bool          // the hub has answered the hello
+	dead         bool          // closed for silence: the hub gives it no grace
 
-	wg sync.WaitGroup // flush, ping and close goroutines
+	wg sync.WaitGroup // flush and close goroutines
 }
 
 // Presence queues e, replacing any unsent state of the same user.
@@ -132,26 +129,32 @@ func (c *conn) Close(r hub.CloseReason) {
 }
 
 // schedule starts a flush if the outbox is idle: at once for a message, or
-// for presence when the last flush is a window ago; otherwise presence
-// waits for the window to end, collecting later changes. Holds c.mu.
+// for presence when the last presence frame is a flush window old;
+// otherwise presence waits for the window to end, collecting later
+// changes. So a change to a quiet subscriber goes out at once, and only a
+// burst is batched. Holds c.mu.
 func (c *conn) schedule(urgent bool) {
 	if c.writing {
 		return // the running flush picks it up
 	}
-	window := c.srv.cfg.FlushWindow
-	wait := window - time.Since(c.lastFlush)
-	if urgent || wait <= 0 {
-		if c.flushAt != nil {
-			c.flushAt.Stop()
+	if wait := c.presenceWait(); !urgent && wait > 0 {
+		if c.flushAt == nil {
+			c.flushAt = time.AfterFunc(wait, c.flushDue)
+		} else {
+			c.flushAt.Reset(wait)
 		}
-		c.startFlush()
 		return
 	}
-	if c.flushAt == nil {
-		c.flushAt = time.AfterFunc(wait, c.flushDue)
-	} else {
-		c.flushAt.Reset(wait)
+	if c.flushAt != nil {
+		c.flushAt.Stop()
 	}
+	c.startFlush()
+}
+
+// presenceWait is how long presence must still wait for the window after
+// the last presence frame. Holds c.mu.
+func (c *conn) presenceWait() time.Duration {
+	return c.srv.cfg.FlushWindow - time.Since(c.lastPresence)
 }
 
 func (c *conn) flushDue() {
@@ -169,9 +172,10 @@ func (c *conn) startFlush() {
 	go c.flush()
 }
 
-// flush writes everything queued, then ends. Changes that arrive while it
-// writes are written in the same run, one frame per round, so a busy user
-// costs a subscriber at most one presence frame per write.
+// flush writes everything queued, then ends. Messages that arrive while it
+// writes are written in the same run; presence that arrives meanwhile
+// waits for the window after the frame before, so a burst of changes costs
+// a subscriber one presence frame per window.
 func (c *conn) flush() {
 	defer c.wg.Done()
 	for {
@@ -199,11 +203,13 @@ func (c *conn) flush() {
 				return
 			}
 		}
+		var began time.Time
 		if len(order) > 0 {
 			es := make([]hub.Entry, len(order))
 			for i, u := range order {
 				es[i] = pending[u]
 			}
+			began = time.Now()
 			if !c.write(encodePresence(es)) {
 				return
 			}
@@ -211,13 +217,18 @@ func (c *conn) flush() {
 		}
 
 		c.mu.Lock()
-		c.lastFlush = time.Now()
+		if !began.IsZero() {
+			c.lastPresence = began
+		}
 		if len(c.queue) == 0 && len(c.order) > 0 {
-			// Only presence arrived meanwhile: let it coalesce for a window.
-			c.writing = false
-			c.schedule(false)
-			c.mu.Unlock()
-			return
+			if wait := c.presenceWait(); wait > 0 {
+				// Only presence arrived meanwhile: it coalesces until the
+				// window after this frame ends.
+				c.writing = false
+				c.schedule(false)
+				c.mu.Unlock()
+				return
+			}
 		}
 		c.mu.Unlock()
 	}
@@ -271,43 +282,6 @@ func (c *conn) closeLocked(r closeReason) {
 	}()
 }
 
-// heard notes that the client is alive.
-func (c *conn) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
-
-// beat runs at each heartbeat: it closes a connection silent for too long,
-// else pings it and aims the timer at the next beat.
-func (c *conn) beat() {
-	hb := c.srv.cfg.Heartbeat
-	now := time.Now()
-	dead := presence.DeadAt(time.Unix(0, c.lastHeard.Load()), hb)
-	if !now.Before(dead) {
-		c.mu.Lock()
-		if !c.closed {
-			c.closed = true
-			c.dead = true
-			c.srv.countClose(closeDead)
-			// The peer is gone: no close handshake to wait for.
-			c.ws.CloseNow()
-		}
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.wg.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), hb)
-		defer cancel()
-		c.ws.Ping(ctx) // the pong is noted by OnPongReceived; a lost one by the deadline
-	}()
-	c.heartbeat.Reset(min(hb, dead.Sub(now)))
-}
-
 // leave tells the hub the connection is gone. One found dead by heartbeat
 // gets no reconnect grace: the wait for it already happened.
 func (c *conn) leave() {
@@ -327,9 +301,8 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 	c.mu.Lock()
 	c.open(helloID, wire.TypeHello, time.Now()) // helloSeq
 	c.mu.Unlock()
-	c.heard()
-	c.heartbeat = time.AfterFunc(s.cfg.Heartbeat, c.beat)
-	defer c.heartbeat.Stop()
+	c.pinger.noteHeard()
+	s.beats.add(c)
 	if !s.cfg.Hub.Connect(hub.ConnInfo{ID: c.id, User: c.ident.ID, Admin: c.ident.Admin, RequestID: helloID}, c) {
 		c.mu.Lock()
 		c.closeLocked(closeShutdown)
@@ -351,7 +324,7 @@ func (c *conn) serve(ctx context.Context, helloID string) {
 			c.readEnded(err)
 			return
 		}
-		c.heard()
+		c.pinger.noteHeard()
 		now := time.Now()
 		if !limiter.AllowN(now, 1) {
 			if now.Sub(windowStart) > s.cfg.AbuseWindow {

@@ -6,5 +6,8 @@
 // its HTTP handler. Writes happen in a short-lived goroutine started when
 // the connection's outbox gets work and ended when it is empty, so an idle
 // connection holds no writer, and a slow one never delays another. The hub
-// talks to a connection only through its outbox, which never blocks.
+// talks to a connection only through its outbox, which never blocks. One
+// goroutine of the server's pings every connection (heartbeat.go), and
+// another returns memory after bursts of connects (memory.go); Serve ends
+// both.
 package web

@@ -20,8 +20,13 @@ const (
 
 // smallBuffers is a ResponseWriter whose Hijack hands the connection over
 // with buffers of its own, smaller than net/http's, which it leaves behind
-// once the handler has returned.
-type smallBuffers struct{ http.ResponseWriter }
+// once the handler has returned. The connection it hands over is the
+// pinger, so heartbeats can put pings between frames and take the pongs
+// out.
+type smallBuffers struct {
+	http.ResponseWriter
+	pinger *pinger
+}
 
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
@@ -30,17 +35,14 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(nc, wsReadBuffer)
+	p := w.pinger
+	p.Conn, p.src = nc, nc
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent after its request, already read (at
-		// least the byte net/http's background read took). Accept picks
-		// up what is buffered, so they go into the new buffer.
+		// least the byte net/http's background read took): they come
+		// first.
 		b, _ := brw.Reader.Peek(n)
-		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc), max(n, wsReadBuffer))
-		if _, err := br.Peek(n); err != nil {
-			nc.Close()
-			return nil, nil, err
-		}
+		p.src = io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc)
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, wsWriteBuffer)), nil
+	return p, bufio.NewReadWriter(bufio.NewReaderSize(p, wsReadBuffer), bufio.NewWriterSize(p, wsWriteBuffer)), nil
 }

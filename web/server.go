@@ -55,8 +55,11 @@ type Config struct {
 	// AuthTimeout is how long a new connection has to send hello.
 	// Default: 10 s.
 	AuthTimeout time.Duration
-	// FlushWindow is how long presence changes coalesce after a write
-	// before the next presence frame. Default: 50 ms.
+	// FlushWindow is the least time between two presence frames to one
+	// connection: a change that comes sooner after a frame (or during its
+	// write) waits for the window to end and goes out with the others that
+	// came meanwhile. A change to a connection with no frame that recent is
+	// written at once. Default: DefaultFlushWindow.
 	FlushWindow time.Duration
 	// WriteTimeout bounds one frame's write; a client that takes longer is
 	// too slow and is closed with 4009. Default: 10 s.
@@ -119,6 +122,12 @@ type Config struct {
 	API http.Handler
 }
 
+// DefaultFlushWindow is Config.FlushWindow's default: shorter than the
+// gap between a person's status changes, so those go out at once, and
+// long enough to fold a burst (a team arriving, a reconnect storm) into a
+// frame or two.
+const DefaultFlushWindow = time.Millisecond
+
 // maxHeaderBytes bounds a request's headers: tokens travel in the hello
 // frame, not in headers, and net/http's default is 1 MiB.
 const maxHeaderBytes = 16 << 10
@@ -131,6 +140,10 @@ type Server struct {
 	metrics  *Metrics
 	guard    *guard
 	abuse    *abuseLog
+	beats    *heartbeats
+
+	upgrades atomic.Int64 // WebSocket connections accepted, ever
+	release  func()       // returns freed memory after a burst; nil: debug.FreeOSMemory
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -151,7 +164,7 @@ func New(cfg Config) *Server {
 	}
 	def(&cfg.Heartbeat, 10*time.Second)
 	def(&cfg.AuthTimeout, 10*time.Second)
-	def(&cfg.FlushWindow, 50*time.Millisecond)
+	def(&cfg.FlushWindow, DefaultFlushWindow)
 	def(&cfg.WriteTimeout, 10*time.Second)
 	def(&cfg.AbuseWindow, 10*time.Second)
 	def(&cfg.PressureAuthTimeout, 2*time.Second)
@@ -183,6 +196,7 @@ func New(cfg Config) *Server {
 		metrics:  cfg.Metrics,
 		conns:    make(map[*conn]struct{}),
 		abuse:    newAbuseLog(cfg.Log, cfg.AbuseLogEvery),
+		beats:    newHeartbeats(cfg.Heartbeat),
 	}
 	if s.verifier == nil {
 		s.verifier = newVerifier(cfg)
@@ -263,16 +277,16 @@ func (s *Server) serveDevToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	lastHeard := new(atomic.Int64)
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	p := new(pinger)
+	ws, err := websocket.Accept(smallBuffers{w, p}, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{wire.Subprotocol},
 		OriginPatterns: s.cfg.AllowedOrigins,
-		OnPongReceived: func(context.Context, []byte) { lastHeard.Store(time.Now().UnixNano()) },
 	})
 	if err != nil {
 		s.metrics.refused.WithLabelValues("handshake").Inc()
 		return // Accept has answered the request
 	}
+	s.upgrades.Add(1)
 	ws.SetReadLimit(wire.MaxFrame)
 	// The connection runs on a goroutine of its own and the handler
 	// returns, so that net/http lets go of what it kept for the request
@@ -291,7 +305,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	src := peer{addr: r.RemoteAddr, conn: guardedConnOf(r)}
 	go func() {
 		defer s.wg.Done()
-		s.serveConn(s.stopping, ws, lastHeard, src)
+		s.serveConn(s.stopping, ws, p, src)
 	}()
 }
 
@@ -305,7 +319,7 @@ type peer struct {
 // serveConn authenticates ws and runs it until it ends. Shutdown (stop)
 // ends a hello in progress; an authenticated connection is closed by
 // closeAll instead, with 1001.
-func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *atomic.Int64, src peer) {
+func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, p *pinger, src peer) {
 	defer ws.CloseNow()
 	ident, helloID, ok := s.hello(stop, ws, src.addr)
 	if !ok {
@@ -315,7 +329,7 @@ func (s *Server) serveConn(stop context.Context, ws *websocket.Conn, lastHeard *
 		src.conn.markSignedIn()
 	}
 	ctx := context.WithoutCancel(stop)
-	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), lastHeard: lastHeard, source: src.addr}
+	c := &conn{srv: s, ws: ws, id: s.cfg.Hub.NewConnID(), ident: ident, session: uuid.NewString(), pinger: p, source: src.addr}
 	if !s.track(c) {
 		closeShutdown.close(ws)
 		return
@@ -417,6 +431,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.guard.wait()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(guardedListener{Listener: ln, g: s.guard}) }()
+	rctx, stopReleasing := context.WithCancel(ctx)
+	released := make(chan struct{})
+	go func() { defer close(released); s.releaseAfterBursts(rctx) }()
+	defer func() { stopReleasing(); <-released }()
 	select {
 	case err := <-errc:
 		return err
@@ -427,6 +445,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := hs.Shutdown(sctx) // stops accepting; hijacked WebSockets are ours to close
 	s.closeAll(sctx)
 	<-errc
+	s.beats.stop()
 	if errors.Is(err, context.DeadlineExceeded) {
 		hs.Close()
 	}
