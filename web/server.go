@@ -97,7 +97,7 @@ type Config struct {
 	// and WebSockets before their hello) that one source address may hold
 	// in Serve; past it a new one is answered HTTP 503. Behind a proxy
 	// every client has the proxy's address: raise it or turn it off.
-	// Default: 64; negative: no cap.
+	// Default: DefaultMaxPendingPerSource; negative: no cap.
 	MaxPendingPerSource int
 	// PressureAuthTimeout replaces AuthTimeout, when shorter, for
 	// connections accepted while the node is under pressure (three quarters
@@ -127,6 +127,14 @@ type Config struct {
 // long enough to fold a burst (a team arriving, a reconnect storm) into a
 // frame or two.
 const DefaultFlushWindow = time.Millisecond
+
+// DefaultMaxPendingPerSource is how many connections not signed in yet one
+// address may hold by default. A connection is pending for its hello at
+// most (10 s, 2 s under pressure), and many users share an address behind
+// a NAT or a proxy: an office of a few hundred reconnecting at once after a
+// deploy, or a load test's parallel handshakes, must not be refused, while
+// one address still cannot take the whole pending share (half the budget).
+const DefaultMaxPendingPerSource = 1000
 
 // maxHeaderBytes bounds a request's headers: tokens travel in the hello
 // frame, not in headers, and net/http's default is 1 MiB.
@@ -171,7 +179,7 @@ func New(cfg Config) *Server {
 	def(&cfg.AbuseLogEvery, 10*time.Second)
 	def(&cfg.HTTPIdleTimeout, 30*time.Second)
 	if cfg.MaxPendingPerSource == 0 {
-		cfg.MaxPendingPerSource = 64
+		cfg.MaxPendingPerSource = DefaultMaxPendingPerSource
 	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = 1024

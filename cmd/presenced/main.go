@@ -119,7 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.checkConfig, "check-config", false, "check flags, environment and the store's reachability, then exit 0 (valid) or 1")
 	fs.IntVar(&cfg.connsPerUser, "max-conns-per-user", 0, "one user's connections on this node, past which they are refused (default: 20 free, 250 enterprise)")
-	fs.IntVar(&cfg.pendingPerSrc, "max-pending-per-source", 64, "connections not signed in yet from one address (0: no cap; raise it behind a proxy)")
+	fs.IntVar(&cfg.pendingPerSrc, "max-pending-per-source", web.DefaultMaxPendingPerSource, "connections not signed in yet from one address (0: no cap; raise it behind a proxy)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
