@@ -76,6 +76,17 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (redis.Universal
 	return rdb, nil
 }
 
+// timeouts fills in a client's timeouts: those of opts, else the URL's,
+// else the defaults. Every form's client also gets the same policy beside
+// them: contexts bound each call, one dial attempt and no command retries
+// (a retried create whose reply was lost would report its own success as
+// a conflict), and no CLIENT SETINFO (Redis 7.2).
+func (opts DialOptions) timeouts(dial, read, write *time.Duration) {
+	*dial = pick(opts.DialTimeout, *dial, DefaultDialTimeout)
+	*read = pick(opts.ReadTimeout, *read, DefaultReadTimeout)
+	*write = pick(opts.WriteTimeout, *write, DefaultWriteTimeout)
+}
+
 // newClient builds the client for rawURL without connecting, and says where
 // it points for error messages (never with the password).
 func newClient(rawURL string, opts DialOptions) (redis.UniversalClient, string, error) {
@@ -93,13 +104,8 @@ func newClient(rawURL string, opts DialOptions) (redis.UniversalClient, string, 
 		if err != nil {
 			return nil, "", invalidURL(err)
 		}
-		o.DialTimeout = pick(opts.DialTimeout, o.DialTimeout, DefaultDialTimeout)
-		o.ReadTimeout = pick(opts.ReadTimeout, o.ReadTimeout, DefaultReadTimeout)
-		o.WriteTimeout = pick(opts.WriteTimeout, o.WriteTimeout, DefaultWriteTimeout)
-		o.ContextTimeoutEnabled = true
-		o.DialerRetries = 1
-		o.MaxRetries = -1
-		o.DisableIdentity = true
+		opts.timeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		o.ContextTimeoutEnabled, o.DialerRetries, o.MaxRetries, o.DisableIdentity = true, 1, -1, true
 		o.MaintNotificationsConfig = noMaintNotifications()
 		return redis.NewClient(o), fmt.Sprintf("redis at %s (db %d)", o.Addr, o.DB), nil
 	case schemeSentinel, schemeSentinelTLS:
@@ -107,13 +113,8 @@ func newClient(rawURL string, opts DialOptions) (redis.UniversalClient, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		o.DialTimeout = pick(opts.DialTimeout, o.DialTimeout, DefaultDialTimeout)
-		o.ReadTimeout = pick(opts.ReadTimeout, o.ReadTimeout, DefaultReadTimeout)
-		o.WriteTimeout = pick(opts.WriteTimeout, o.WriteTimeout, DefaultWriteTimeout)
-		o.ContextTimeoutEnabled = true
-		o.DialerRetries = 1
-		o.MaxRetries = -1
-		o.DisableIdentity = true
+		opts.timeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		o.ContextTimeoutEnabled, o.DialerRetries, o.MaxRetries, o.DisableIdentity = true, 1, -1, true
 		where := fmt.Sprintf("master %q of the sentinels at %s (db %d)", o.MasterName, strings.Join(o.SentinelAddrs, ","), o.DB)
 		return redis.NewFailoverClient(o), where, nil
 	case schemeCluster, schemeClusterTLS:
@@ -121,13 +122,8 @@ func newClient(rawURL string, opts DialOptions) (redis.UniversalClient, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		o.DialTimeout = pick(opts.DialTimeout, o.DialTimeout, DefaultDialTimeout)
-		o.ReadTimeout = pick(opts.ReadTimeout, o.ReadTimeout, DefaultReadTimeout)
-		o.WriteTimeout = pick(opts.WriteTimeout, o.WriteTimeout, DefaultWriteTimeout)
-		o.ContextTimeoutEnabled = true
-		o.DialerRetries = 1
-		o.MaxRetries = -1
-		o.DisableIdentity = true
+		opts.timeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+		o.ContextTimeoutEnabled, o.DialerRetries, o.MaxRetries, o.DisableIdentity = true, 1, -1, true
 		o.MaintNotificationsConfig = noMaintNotifications()
 		return redis.NewClusterClient(o), "redis cluster at " + strings.Join(o.Addrs, ","), nil
 	}

@@ -99,19 +99,8 @@ func (a *API) registerPresence() {
 			"connection keeps it and comes online with it.",
 		Errors: []int{http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *statusInput) (*body[wire.Self], error) {
-		if err := checkUser(in.ID); err != nil {
-			return nil, err
-		}
-		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID}, wire.Command{Type: wire.TypeSetStatus,
+		return pick(ctx, a, in.ID, wire.Command{Type: wire.TypeSetStatus,
 			Status: in.Body.Status, Text: in.Body.Text, Until: in.Body.Until, DurationS: in.Body.DurationS})
-		if err != nil {
-			return nil, err
-		}
-		w, err := result(s)
-		if err != nil {
-			return nil, err
-		}
-		return &body[wire.Self]{*w.Self}, nil
 	})
 	register(a, op{who: selfOrKey, Operation: huma.Operation{
 		OperationID: "set-custom-status", Method: http.MethodPut, Path: "/users/{id}/custom-status", Tags: []string{"presence"},
@@ -119,19 +108,8 @@ func (a *API) registerPresence() {
 		Description: "The socket's set_custom_status, for that user or, with the API key, for any user.",
 		Errors:      []int{http.StatusNotFound, http.StatusServiceUnavailable},
 	}}, func(ctx context.Context, in *customStatusInput) (*body[wire.Self], error) {
-		if err := checkUser(in.ID); err != nil {
-			return nil, err
-		}
-		s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: in.ID}, wire.Command{Type: wire.TypeSetCustomStatus,
+		return pick(ctx, a, in.ID, wire.Command{Type: wire.TypeSetCustomStatus,
 			Custom: in.Body.Custom, Until: in.Body.Until, DurationS: in.Body.DurationS})
-		if err != nil {
-			return nil, err
-		}
-		w, err := result(s)
-		if err != nil {
-			return nil, err
-		}
-		return &body[wire.Self]{*w.Self}, nil
 	})
 	register(a, op{who: selfOrAdmin, Operation: huma.Operation{
 		OperationID: "bye", Method: http.MethodPost, Path: "/users/{id}/bye", Tags: []string{"presence"},
@@ -204,4 +182,21 @@ func checkUser(id string) error {
 		return fromWire(err)
 	}
 	return nil
+}
+
+// pick runs a status pick c (set_status, set_custom_status) for user and
+// answers the user's own status, as the socket's reply does.
+func pick(ctx context.Context, a *API, user string, c wire.Command) (*body[wire.Self], error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	s, err := run[hub.SelfResult](ctx, a, hub.Actor{User: user}, c)
+	if err != nil {
+		return nil, err
+	}
+	w, err := result(s)
+	if err != nil {
+		return nil, err
+	}
+	return &body[wire.Self]{*w.Self}, nil
 }
