@@ -54,9 +54,13 @@ type Node struct {
 	mu   sync.Mutex
 	outq []hub.ClusterEvent
 	// conns coalesces ConnsChanged by user: only the latest is sent.
-	conns   map[string]hub.ConnsChanged
-	dirty   bool // a publish failed: the others must resync from us
-	seq     uint64
+	conns map[string]hub.ConnsChanged
+	dirty bool // a publish failed: the others must resync from us
+	seq   uint64
+	// pubMu holds from a message's seq to its publish, so that the
+	// publish loop and the heartbeat's republish send their messages in
+	// seq order: a receiver takes a gap for lost messages and resyncs.
+	pubMu   sync.Mutex
 	lastSeq map[string]uint64 // by node: the last sequence number applied
 	counts  counts            // for metrics
 
@@ -215,6 +219,8 @@ func (n *Node) publishLoop(ctx context.Context) {
 }
 
 func (n *Node) flush(ctx context.Context) error {
+	n.pubMu.Lock()
+	defer n.pubMu.Unlock()
 	n.mu.Lock()
 	conns, evs := n.conns, n.outq
 	n.conns, n.outq = map[string]hub.ConnsChanged{}, nil
@@ -341,6 +347,8 @@ func (n *Node) writeCount(ctx context.Context) error {
 func (n *Node) republish(ctx context.Context, users map[string]presence.Conns) error {
 	n.countMu.Lock() // the count it writes must not undo an AddConns
 	defer n.countMu.Unlock()
+	n.pubMu.Lock()
+	defer n.pubMu.Unlock()
 	n.mu.Lock()
 	n.seq++
 	seq := n.seq
@@ -475,9 +483,7 @@ func (n *Node) handle(ctx context.Context, payload string) {
 		n.resync(ctx)
 		return
 	}
-	for _, ev := range evs {
-		n.h.Apply(ev)
-	}
+	n.h.Apply(evs...)
 }
 
 // resync reloads everything, logging a failure: the next heartbeat retries.

@@ -96,10 +96,16 @@ func (NodeSnapshot) clusterEvent()    {}
 func (CountChanged) clusterEvent()    {}
 func (Resync) clusterEvent()          {}
 
-// Apply applies a change from another node. It returns false if the hub has
-// stopped.
-func (h *Hub) Apply(ev ClusterEvent) bool {
-	return h.post(func() { h.apply(ev) })
+// Apply applies changes from another node, in order, in one pass of the
+// hub's loop: a message of 500 changes takes one place in the inbox, not
+// 500, so that a busy inbox (a connect burst) does not hold up the
+// backplane's reader. It returns false if the hub has stopped.
+func (h *Hub) Apply(evs ...ClusterEvent) bool {
+	return h.post(func() {
+		for _, ev := range evs {
+			h.apply(ev)
+		}
+	})
 }
 
 // LocalConns returns this node's connections by user, for the backplane to

@@ -91,23 +91,34 @@ start_node() {
 	return 1
 }
 
-# load NAME NODE PREFIX N CHURN SOURCE SECONDS: presencectl load in the background.
+# load NAME NODE PREFIX N CHURN SOURCE SECONDS [WARMUP]: presencectl load in
+# the background; its latency counts changes sent WARMUP seconds after its start.
 load() {
-	local name=$1 node=$2 prefix=$3 n=$4 churn=$5 source=$6 secs=$7
+	local name=$1 node=$2 prefix=$3 n=$4 churn=$5 source=$6 secs=$7 warmup=${8:-0}
 	(
 		ulimit -n "$(ulimit -Hn)"
 		exec "$BIN/presencectl" load -url "$(url "$node")" -secret "$SECRET" -n "$n" -subscribe "$K" \
-			-rate "$RATE" -churn "$churn" -duration "${secs}s" -source-ips "$source" -user-prefix "$prefix" -json
+			-rate "$RATE" -churn "$churn" -duration "${secs}s" -warmup "${warmup}s" -source-ips "$source" -user-prefix "$prefix" -json
 	) >"$OUT_DIR/load-$name.json" 2>"$OUT_DIR/load-$name.log" &
 	PID[load-$name]=$!
 }
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
+# conns K: node K's authenticated connections, from its /metrics (labelled
+# with the node's name); "?" when
+# the node's hub does not answer the scrape within its 2 s (a finding in
+# itself, under load).
 conns() {
 	local c
-	c=$(curl -fs "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '$1 ~ /^presence_connections({|$)/ {printf "%d", $2}') || true
-	echo "${c:-0}"
+	c=$(curl -fs --max-time 10 "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '{split($1, name, "{")} name[1] == "presence_connections" {printf "%d", $2}') || true
+	echo "${c:-?}"
+}
+# sockets K: established TCP connections to node K, from the kernel: what
+# the waits count, since it needs nothing of a busy node.
+sockets() { ss -Htn state established "( sport = :$(port "$1") )" | wc -l; }
+resyncs() {
+	curl -fs --max-time 10 "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '{split($1, name, "{")} name[1] == "presence_cluster_resyncs_total" {printf "%d", $2}' || true
 }
 online() { "$BIN/presencectl" stats -url "$(url "$1")" -secret "$SECRET" -json 2>/dev/null | jq -r .users_online; }
 redis_stat() { redis-cli -p "$REDIS_PORT" info "$1" | tr -d '\r'; }
@@ -118,14 +129,14 @@ ms_now() { date +%s%3N; }
 for k in 1 2 3; do start_node "$k"; done
 log "3 nodes up; loading $((3 * PER_NODE)) connections ($PAIR + $PAIR + $VICTIMS per node), K=$K, churn $CHURN"
 
-# wait_connected N: until the three nodes count N connections (or a bound).
+# wait_connected N: until the three nodes hold N sockets (or a bound).
 wait_connected() {
 	local want=$1 sum
-	for _ in $(seq $((connect_s * 10))); do
+	for _ in $(seq "$connect_s"); do
 		sum=0
-		for k in 1 2 3; do sum=$((sum + $(conns "$k"))); done
+		for k in 1 2 3; do sum=$((sum + $(sockets "$k"))); done
 		[[ $sum -ge $want ]] && break
-		sleep 0.1
+		sleep 1
 	done
 	echo "$sum"
 }
@@ -144,13 +155,18 @@ done
 began=$(date +%s)
 sum=$(wait_connected $((3 * (PAIR + VICTIMS))))
 log "churners and victims connected: $sum after $(($(date +%s) - began)) s"
+# The watchers' latency and the steady window start together, warm_s after
+# the watchers do: once they are connected and the burst's garbage is gone.
+warm_s=$((PAIR / RATE + 15))
+watch_began=$(date +%s)
 for k in 1 2 3; do
-	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$PAIR" 0 "127.0.0.$src" "$((connect_s + 5 + STEADY_S))"
+	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$PAIR" 0 "127.0.0.$src" "$((warm_s + STEADY_S))" "$warm_s"
 	src=$((src + 1))
 done
 sum=$(wait_connected $((3 * PER_NODE)))
-log "connected: $sum of $((3 * PER_NODE)) after $(($(date +%s) - began)) s"
-sleep 5 # connects' garbage collected
+log "connected: $sum of $((3 * PER_NODE)) sockets after $(($(date +%s) - began)) s"
+late=$((watch_began + warm_s - $(date +%s)))
+if [[ $late -gt 0 ]]; then sleep "$late"; else log "the watchers took longer than ${warm_s} s to connect: their latency includes the end of the burst"; fi
 
 # The steady window.
 declare -A T0 T1
@@ -169,11 +185,11 @@ redis_mem=$(redis_stat memory | awk -F: '$1 == "used_memory_human" {print $2}')
 	echo "steady window: ${STEADY_S} s, $sum connections"
 	echo "redis: CPU $(cpu redis) %, ${ops} commands/s, ${pubs} PUBLISH/s (each node receives the other two nodes' share), used memory $redis_mem"
 	for k in 1 2 3; do
-		echo "node $k: $(conns "$k") connections, CPU $(cpu "node$k") %, RSS $(rss_mib "${PID[node$k]}") MiB"
+		echo "node $k: $(conns "$k") connections ($(sockets "$k") sockets), CPU $(cpu "node$k") %, RSS $(rss_mib "${PID[node$k]}") MiB, $(resyncs "$k") resyncs since start"
 	done
 } | tee "$OUT_DIR/steady.txt" >&2
 
-# Cross-node latency: the watchers end with the steady window.
+# Cross-node latency over the steady window: the watchers end with it.
 for k in 1 2 3; do wait "${PID[load-watch-$k]}" || true; done
 for k in 1 2 3; do
 	jq -r --arg k "$k" '"watch-\($k) (cross-node): \(.presence_latency.samples) samples, p50 \(.presence_latency.p50_ms) ms, p90 \(.presence_latency.p90_ms) ms, p99 \(.presence_latency.p99_ms) ms, max \(.presence_latency.max_ms) ms; connected \(.connected), failed \(.failed)"' \
@@ -214,4 +230,7 @@ if [[ $KILL == 1 ]]; then
 		echo "node 3 restarted, its $VICTIMS users reconnecting at $RATE/s: back online on node 1 after $back_ms ms"
 	} | tee "$OUT_DIR/kill.txt" >&2
 fi
+for k in 1 2 3; do
+	echo "node $k log: $(grep -c 'messages were lost' "$OUT_DIR/node-$k.log") 'messages were lost', $(grep -c 'message dropped' "$OUT_DIR/node-$k.log") 'message dropped', $(grep -c 'channel is full' "$OUT_DIR/node-$k.log") 'channel is full'"
+done | tee -a "$OUT_DIR/steady.txt" >&2
 log "raw outputs in $OUT_DIR"

@@ -78,6 +78,8 @@ func TestParseLoadFlags(t *testing.T) {
 		{[]string{"-n", "0"}, "-n"},
 		{[]string{"-duration", "0"}, "-duration"},
 		{[]string{"-rate", "0"}, "-rate"},
+		{[]string{"-warmup", "30s"}, "-warmup"},
+		{[]string{"-warmup", "-1s"}, "-warmup"},
 		{[]string{"-url", "http://127.0.0.1/ws"}, "-url"},
 		{[]string{"-url", "ws:///ws"}, "-url"},
 		{[]string{"-n", "5", "-subscribe", "5"}, "other users"},
@@ -213,5 +215,23 @@ func TestBadArguments(t *testing.T) {
 	if code := run(context.Background(), []string{"statuses", "list", "-name", "x"}, io.Discard, &stderr); code != exitUsage ||
 		!strings.Contains(stderr.String(), "-name does not go with list") {
 		t.Errorf("statuses list -name: exit %d, %q", code, stderr.String())
+	}
+}
+
+// A change sent within -warmup of the start is left out of the latency;
+// one sent after it is counted.
+func TestWarmupLeavesOutEarlyChanges(t *testing.T) {
+	l := newLoader(loadConfig{N: 1, Warmup: 5 * time.Second, SourceIPs: "none"}, io.Discard)
+	l.start = time.Now().Add(-10 * time.Second)
+	entry := func(sent time.Time) *wire.Frame {
+		return &wire.Frame{Type: wire.TypePresence, Users: []wire.Entry{{ID: "u", Status: "busy", Text: marker(sent)}}}
+	}
+	l.onEvent(entry(l.start.Add(time.Second)))
+	if n := l.presenceLat.count(); n != 0 {
+		t.Fatalf("a change 1 s after the start, with -warmup 5s: %d latencies recorded, want 0", n)
+	}
+	l.onEvent(entry(l.start.Add(6 * time.Second)))
+	if n := l.presenceLat.count(); n != 1 {
+		t.Fatalf("a change 6 s after the start: %d latencies recorded, want 1", n)
 	}
 }

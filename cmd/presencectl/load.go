@@ -34,6 +34,7 @@ type loadConfig struct {
 	UserPrefix   string
 	Rate         float64 // connects per second
 	Duration     time.Duration
+	Warmup       time.Duration // latencies of changes sent earlier are not counted
 	Subscribe    int
 	SubscribeAll bool
 	Churn        float64 // fraction of users changing status per second
@@ -69,6 +70,7 @@ func parseLoadFlags(args []string, stderr io.Writer) (*flag.FlagSet, loadConfig,
 	fs.StringVar(&cfg.UserPrefix, "user-prefix", "load-", "prefix of the user ids")
 	fs.Float64Var(&cfg.Rate, "rate", 500, "connects per second")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "stop after this long, connects included")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "count no latency of a change sent within this long of the start (the connect burst)")
 	fs.IntVar(&cfg.Subscribe, "subscribe", 0, "each connection subscribes to `K` other users")
 	fs.BoolVar(&cfg.SubscribeAll, "subscribe-all", false, "each connection subscribes to all users")
 	fs.Float64Var(&cfg.Churn, "churn", 0, "fraction of users that change status each second, e.g. 0.01")
@@ -108,6 +110,8 @@ func (cfg *loadConfig) check() error {
 		return errors.New("-rate must be positive")
 	case cfg.Duration <= 0:
 		return errors.New("-duration must be positive: it is what stops the run")
+	case cfg.Warmup < 0 || cfg.Warmup >= cfg.Duration:
+		return errors.New("-warmup must be at least 0 and shorter than -duration")
 	case cfg.ConnTimeout <= 0:
 		return errors.New("-connect-timeout must be positive")
 	case cfg.Subscribe < 0:
@@ -447,7 +451,7 @@ func (l *loader) onEvent(f *wire.Frame) {
 			sent, ok := parseMarker(e.Text)
 			// Ignore texts from earlier runs, and snapshots that follow the
 			// service being turned on again.
-			if ok && sent >= l.start.UnixNano() && sent >= l.enabledAt.Load() {
+			if ok && sent >= l.start.Add(l.cfg.Warmup).UnixNano() && sent >= l.enabledAt.Load() {
 				l.presenceLat.record(time.Duration(now.UnixNano() - sent))
 			}
 		}
