@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/presenced/presenced/internal/testproc"
+	"github.com/redis/go-redis/v9"
 )
 
 // readyz returns /readyz's status and body.
@@ -64,5 +66,58 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	t.Logf("200 %v after Redis came back", took)
 	if took > 3*time.Second {
 		t.Errorf("/readyz 200 again %v after Redis came back, want within a few seconds", took)
+	}
+}
+
+// TestStoreAndNodeShareOneClient: the store and the cluster backplane use
+// one Redis client. Once both have worked (the store's readiness probe, the
+// node's registration and its subscription), the process holds as many
+// connections to Redis as one go-redis client with the same options holds
+// after a ping, a transaction and a subscription (with a pool of one: one
+// for commands, one for transactions, one subscribed, in go-redis v9.23).
+// A second client would add its own.
+func TestStoreAndNodeShareOneClient(t *testing.T) {
+	port := testproc.FreePort(t)
+	testproc.StartRedis(t, port, t.TempDir())
+	ctx := context.Background()
+	named := func(name string) int {
+		t.Helper()
+		admin := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+		defer admin.Close()
+		list, err := admin.ClientList(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(list, " name="+name+" ")
+	}
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0?pool_size=1&client_name=", port)
+
+	o, err := redis.ParseURL(url + "one-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := redis.NewClient(o)
+	defer one.Close()
+	one.Ping(ctx)
+	if _, err := one.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
+		t.Fatal(err)
+	}
+	sub := one.Subscribe(ctx, "any")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := named("one-client")
+
+	p := startProc(t, nil, "-dev", "-node-id", "under-test", "-redis", url+"presenced-under-test")
+	untilReadyz(t, p.addr, http.StatusOK, 5*time.Second)
+	// What Redis sees of the node: its registration (a transaction) and
+	// its subscription.
+	for !one.SIsMember(ctx, "{presence}:nodes", "under-test").Val() ||
+		one.PubSubNumSub(ctx, "{presence}:events").Val()["{presence}:events"] == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := named("presenced-under-test"); got != want {
+		t.Errorf("presenced holds %d connections to Redis; one client holds %d", got, want)
 	}
 }
