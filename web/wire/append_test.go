@@ -74,3 +74,25 @@ func TestTimesHaveThreeFractionalDigits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendTime checks the hand-written timestamp against AppendFormat
+// with TimeLayout, for any instant and zone (years past 9999 or before 0
+// included, which take AppendFormat's way).
+func FuzzAppendTime(f *testing.F) {
+	f.Add(int64(1767225600123456789), 0)
+	f.Add(int64(0), 3600)
+	f.Add(int64(-62135596800000000), -1800)   // year 1
+	f.Add(int64(253402300799999999), 0)       // 9999-12-31T23:59:59.999
+	f.Add(int64(-9223372036854775808), 50400) // 1677
+	f.Fuzz(func(t *testing.T, unixNano int64, offset int) {
+		for _, ts := range []time.Time{
+			time.Unix(0, unixNano).In(time.FixedZone("z", offset%86400)),
+			time.Unix(unixNano/1e6, unixNano%1e9), // far years
+		} {
+			want := `"` + ts.UTC().Format(TimeLayout) + `"`
+			if got := appendTime(nil, &Time{ts}); string(got) != want {
+				t.Errorf("appendTime(%v) = %s, want %s", ts, got, want)
+			}
+		}
+	})
+}
