@@ -1,10 +1,15 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
 
-// How both backends write times and durations as text: times in UTC with
-// nanoseconds, durations as Go duration strings, and zero as "" so that
-// "never" and "not set" read as such.
+	"github.com/presenced/presenced/presence"
+)
+
+// How both backends write times, durations and presences as text: times
+// in UTC with nanoseconds, durations as Go duration strings, and zero as ""
+// so that "never" and "not set" read as such; presences by name.
 
 // FormatTime writes t in UTC, RFC 3339 with nanoseconds; the zero time is "".
 func FormatTime(t time.Time) string {
@@ -29,4 +34,13 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// ParsePresence reads a presence written by name ("online", "busy", ...).
+func ParsePresence(name string) (presence.Status, error) {
+	p, ok := presence.ParseStatus(name)
+	if !ok {
+		return 0, fmt.Errorf("unknown presence %q", name)
+	}
+	return p, nil
 }

@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presenced/presenced/internal/testproc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -52,17 +53,6 @@ func Require(t testing.TB, binaries ...string) {
 	}
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // Server is one redis-server (or redis-sentinel) process.
 type Server struct {
 	t    testing.TB
@@ -80,7 +70,7 @@ type Server struct {
 func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
 	Require(t, "redis-server")
-	return startServer(t, FreePort(t), args...)
+	return startServer(t, testproc.FreePort(t), args...)
 }
 
 func startServer(t testing.TB, port int, args ...string) *Server {
@@ -110,7 +100,7 @@ func StartTLSServer(t testing.TB) *Server {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key")
 	writeSelfSigned(t, cert, key)
-	port := FreePort(t)
+	port := testproc.FreePort(t)
 	s := &Server{t: t, Port: port, Dir: dir, bin: "redis-server", tls: &tls.Config{InsecureSkipVerify: true}, args: []string{
 		"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--logfile", "redis.log", "--save", "", "--appendonly", "no",
@@ -286,7 +276,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 	st.Master = StartServer(t)
 	st.Replica = StartReplica(t, st.Master)
 	for range 3 {
-		port := FreePort(t)
+		port := testproc.FreePort(t)
 		dir := t.TempDir()
 		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile redis.log\n"+
 			"sentinel monitor %s 127.0.0.1 %d 2\n"+
@@ -406,7 +396,7 @@ func StartCluster(t testing.TB, masters, replicas int) *Cluster {
 func clusterPort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
-		port := FreePort(t)
+		port := testproc.FreePort(t)
 		if port+10000 > 65535 {
 			continue
 		}

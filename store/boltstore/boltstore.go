@@ -13,7 +13,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
 )
@@ -430,7 +429,7 @@ func decodeStatus(data []byte) (status.Custom, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return status.Custom{}, err
 	}
-	p, err := parsePresence(r.Presence)
+	p, err := store.ParsePresence(r.Presence)
 	if err != nil {
 		return status.Custom{}, err
 	}
@@ -459,7 +458,7 @@ func decodeUser(data []byte) (store.User, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return store.User{}, err
 	}
-	manual, err := parsePresence(r.Manual)
+	manual, err := store.ParsePresence(r.Manual)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -511,12 +510,4 @@ func decodeSettings(data []byte) (store.Settings, error) {
 		return store.Settings{}, err
 	}
 	return store.Settings{IdleLimit: idle}, nil
-}
-
-func parsePresence(name string) (presence.Status, error) {
-	p, ok := presence.ParseStatus(name)
-	if !ok {
-		return 0, fmt.Errorf("unknown presence %q", name)
-	}
-	return p, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/status"
 	"github.com/presenced/presenced/store"
 )
@@ -396,7 +395,7 @@ func (s *Store) CustomStatuses(ctx context.Context) ([]status.Custom, error) {
 			if len(h) == 0 {
 				continue // deleted since the index was read
 			}
-			p, err := parsePresence(h["presence"])
+			p, err := store.ParsePresence(h["presence"])
 			if err != nil {
 				return fmt.Errorf("status %q: %w", id, err)
 			}
@@ -682,7 +681,7 @@ func encodeUser(u store.User) []any {
 }
 
 func decodeUser(id string, h map[string]string) (store.User, error) {
-	manual, err := parsePresence(h["manual"])
+	manual, err := store.ParsePresence(h["manual"])
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %q: manual: %w", id, err)
 	}
@@ -706,14 +705,6 @@ func decodeUser(id string, h map[string]string) (store.User, error) {
 		ID: id, Manual: manual, Text: h["text"], Custom: h["custom"],
 		IdleLimit: idle, AutoAway: autoAway, LastSeen: seen, Until: until,
 	}, nil
-}
-
-func parsePresence(name string) (presence.Status, error) {
-	p, ok := presence.ParseStatus(name)
-	if !ok {
-		return 0, fmt.Errorf("unknown presence %q", name)
-	}
-	return p, nil
 }
 
 func formatBool(b bool) string {
