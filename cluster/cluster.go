@@ -70,6 +70,11 @@ type Node struct {
 	// from running while it does, so the write cannot undo one.
 	countMu sync.RWMutex
 	held    atomic.Int64
+
+	// Of the heartbeat goroutine: whether this node has registered, and
+	// until when it takes no other node for dead (after an outage).
+	registered bool
+	sweepFrom  time.Time
 }
 
 // New returns a node for cfg.
@@ -316,6 +321,16 @@ func (n *Node) beat(ctx context.Context) error {
 		if fresh && prev == "" {
 			n.log.Info().Int("connections", local).Msg("cluster: registered this node's state")
 		}
+		if fresh && n.registered {
+			// Our own key expired: Redis was out of reach (or lost its
+			// data) for longer than the TTL, and so, most likely, were
+			// the others' keys. Until they have had a TTL to beat again,
+			// a missing key says nothing of a node, and removing its
+			// users would make them blink offline here.
+			n.sweepFrom = time.Now().Add(n.cfg.TTL)
+			n.log.Warn().Dur("for", n.cfg.TTL).Msg("cluster: this node's heartbeat had expired (Redis out of reach past the TTL?): no node is taken for dead until the others have beaten again")
+		}
+		n.registered = true
 		if dirty {
 			if err := n.resyncAll(ctx); err != nil {
 				n.markDirty()
@@ -325,8 +340,10 @@ func (n *Node) beat(ctx context.Context) error {
 	} else if err := n.writeCount(ctx); err != nil {
 		return fmt.Errorf("refresh count: %w", err)
 	}
-	if err := n.sweep(ctx); err != nil {
-		return err
+	if !time.Now().Before(n.sweepFrom) {
+		if err := n.sweep(ctx); err != nil {
+			return err
+		}
 	}
 	total, err := n.total(ctx)
 	if err != nil {

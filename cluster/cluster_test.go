@@ -214,6 +214,60 @@ func TestRedisRestartRecovers(t *testing.T) {
 	alice.Sees("bob", "busy")
 }
 
+// TestLongRedisOutageNoBlink: Redis out of reach for longer than the nodes'
+// TTL, so that every heartbeat key expires meanwhile. Once it is back, no
+// node takes the other for dead: a user connected all along never reads
+// offline elsewhere, and changes flow again.
+func TestLongRedisOutageNoBlink(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r.URL(), "-node-id", "one"), startNode(t, r.URL(), "-node-id", "two")
+	alice := n1.connect(t, "alice", false)
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	bob := n2.connect(t, "bob", false)
+	alice.Sees("bob", "online")
+
+	r.Stop()
+	time.Sleep(3 * time.Second) // the outage itself: longer than the nodes' 2 s TTL
+	r.Start()
+	rdb := r.Client()
+	// Both nodes have beaten again (each looked for dead nodes then).
+	ctx := context.Background()
+	for rdb.Exists(ctx, "{presence}:node:one", "{presence}:node:two").Val() < 2 {
+		time.Sleep(20 * time.Millisecond) // the keys are what Redis shows of the heartbeats
+	}
+	bob.UntilReply(map[string]any{"type": "set_status", "status": "busy"}, "")
+	alice.Sees("bob", "busy")
+	for _, f := range alice.Backlog {
+		if f.Type == wire.TypePresence {
+			for _, e := range f.Users {
+				if e.ID == "bob" && e.Status == "offline" {
+					t.Errorf("alice read bob offline after the outage (%s); he was connected all along", wstest.ReasonOf(e))
+				}
+			}
+		}
+	}
+}
+
+// TestNodeDeadDuringOutageIsRemoved: a node killed while Redis was out of
+// reach leaves no ghost: once Redis is back, its users read offline on the
+// node that survived (after the TTL that node waits for the others).
+func TestNodeDeadDuringOutageIsRemoved(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r.URL()), startNode(t, r.URL())
+	alice := n1.connect(t, "alice", false)
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	n2.connect(t, "bob", false)
+	alice.Sees("bob", "online")
+
+	r.Stop()
+	n2.proc.Cmd.Process.Signal(syscall.SIGKILL)
+	time.Sleep(3 * time.Second) // the outage: longer than the nodes' 2 s TTL
+	r.Start()
+	if e := alice.Sees("bob", "offline"); wstest.ReasonOf(e) != "node_lost" {
+		t.Errorf("bob offline with reason %q, want node_lost", wstest.ReasonOf(e))
+	}
+}
+
 // Right after a connection on one node trips the limit, admin.stats on
 // every node gives the workspace's connections and peak, not its own view.
 func TestAdminStatsAgreeAcrossNodes(t *testing.T) {
