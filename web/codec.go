@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/presenced/presenced/hub"
@@ -173,7 +174,10 @@ func limitPtr(n int) *int {
 }
 
 // encodeMessage encodes a hub message for the connection of user ident.
-func encodeMessage(m hub.Message, ident identity, session string, heartbeat time.Duration) []byte {
+//
+// The answers to subscribe and query, the large frames of every connect,
+// are appended to dst; the others are encoded on their own.
+func encodeMessage(dst []byte, m hub.Message, ident identity, session string, heartbeat time.Duration) []byte {
 	switch m := m.(type) {
 	case *hub.Welcome:
 		return wire.Encode(wire.Welcome{
@@ -190,7 +194,7 @@ func encodeMessage(m hub.Message, ident identity, session string, heartbeat time
 			return encodeError(m.RequestID, m.Err.Code, m.Err.Message)
 		}
 		if es, ok := m.Result.(hub.Entries); ok {
-			return encodeEntriesResult(m.RequestID, es)
+			return encodeEntriesResult(dst, m.RequestID, es)
 		}
 		r, ok := result(m.RequestID, m.Result)
 		if !ok {
@@ -270,8 +274,8 @@ func encodeError(id, code, msg string) []byte {
 
 // encodePresence encodes the presence frame of es, by hand: it is the
 // frame every subscriber gets on every flush.
-func encodePresence(es []hub.Entry) []byte {
-	b := make([]byte, 0, 64+len(es)*192)
+func encodePresence(b []byte, es []hub.Entry) []byte {
+	b = slices.Grow(b, 64+len(es)*192)
 	b = append(b, `{"type":"presence","users":`...)
 	b = appendEntries(b, es)
 	return append(b, '}')
@@ -279,8 +283,8 @@ func encodePresence(es []hub.Entry) []byte {
 
 // encodeEntriesResult encodes the result of subscribe and query, as
 // wire.Encode(result(id, es)) would, by hand: every connect has one.
-func encodeEntriesResult(id string, es []hub.Entry) []byte {
-	b := make([]byte, 0, 64+len(id)+len(es)*192)
+func encodeEntriesResult(b []byte, id string, es []hub.Entry) []byte {
+	b = slices.Grow(b, 64+len(id)+len(es)*192)
 	b = append(b, `{"type":"result"`...)
 	if id != "" {
 		b = append(b, `,"id":`...)

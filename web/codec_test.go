@@ -32,12 +32,12 @@ func TestHandEncoders(t *testing.T) {
 			ws[i] = new(entryBuf).entry(&es[i])
 		}
 		want := wire.Encode(wire.Presence{Type: wire.TypePresence, Users: ws})
-		if got := encodePresence(es); !bytes.Equal(got, want) {
+		if got := encodePresence(nil, es); !bytes.Equal(got, want) {
 			t.Errorf("encodePresence\n got %s\nwant %s", got, want)
 		}
 		for _, id := range []string{"", "17", "<&>"} {
 			want := wire.Encode(wire.Result{Type: wire.TypeResult, ID: id, OK: true, Users: &ws})
-			if got := encodeMessage(&hub.Reply{RequestID: id, Result: es}, identity{}, "", 0); !bytes.Equal(got, want) {
+			if got := encodeMessage(nil, &hub.Reply{RequestID: id, Result: es}, identity{}, "", 0); !bytes.Equal(got, want) {
 				t.Errorf("snapshot result\n got %s\nwant %s", got, want)
 			}
 		}
@@ -48,7 +48,7 @@ func TestHandEncoders(t *testing.T) {
 func TestEveryResultEncodes(t *testing.T) {
 	for _, r := range []hub.Result{nil, hub.Entries{}, hub.SelfResult{}, hub.PrefsResult{}, hub.StatusResult{},
 		hub.StatusPage{}, hub.ServiceResult{}, hub.Stats{}, hub.SettingsResult{}} {
-		b := encodeMessage(&hub.Reply{RequestID: "1", Result: r}, identity{}, "", 0)
+		b := encodeMessage(nil, &hub.Reply{RequestID: "1", Result: r}, identity{}, "", 0)
 		if f, err := wire.DecodeFrame(b); err != nil || f.Type != wire.TypeResult || !f.OK {
 			t.Errorf("%T encodes as %s", r, b)
 		}

@@ -193,13 +193,18 @@ func (c *conn) flush() {
 		c.mu.Unlock()
 
 		for _, o := range queue {
-			if o.raw == nil {
-				o.raw = encodeMessage(o.m, c.ident, c.session, c.srv.cfg.Heartbeat)
-			}
 			if r, ok := o.m.(*hub.Reply); ok && r.Err != nil {
 				c.srv.metrics.errors.WithLabelValues(r.Err.Code).Inc()
 			}
-			if !c.write(o.raw) {
+			written := false
+			if o.raw != nil { // encoded once for many connections: not ours to reuse
+				written = c.write(o.raw)
+			} else {
+				written = c.writeEncoded(func(b []byte) []byte {
+					return encodeMessage(b, o.m, c.ident, c.session, c.srv.cfg.Heartbeat)
+				})
+			}
+			if !written {
 				return
 			}
 		}
@@ -210,7 +215,7 @@ func (c *conn) flush() {
 				es[i] = pending[u]
 			}
 			began = time.Now()
-			if !c.write(encodePresence(es)) {
+			if !c.writeEncoded(func(b []byte) []byte { return encodePresence(b, es) }) {
 				return
 			}
 			c.srv.metrics.fanoutFrames.Inc()
@@ -232,6 +237,32 @@ func (c *conn) flush() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// framePool holds the buffers that connections encode their own frames
+// into: a subscribe's answer of 100 users is 10-20 KiB, and a connect burst
+// made them the largest garbage of all.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// maxPooledFrame bounds what the pool keeps: a rare huge frame (a query of
+// thousands of users) is left to the collector.
+const maxPooledFrame = 64 << 10
+
+// writeEncoded writes the frame that encode appends to a pooled buffer,
+// and gives the buffer back once the frame is written (coder/websocket
+// keeps no reference to it then; after a failed write, the buffer is left
+// alone).
+func (c *conn) writeEncoded(encode func([]byte) []byte) bool {
+	bp := framePool.Get().(*[]byte)
+	b := encode((*bp)[:0])
+	if !c.write(b) {
+		return false
+	}
+	if cap(b) <= maxPooledFrame {
+		*bp = b[:0]
+		framePool.Put(bp)
+	}
+	return true
 }
 
 // write writes one frame within the write timeout. A connection that cannot

@@ -37,7 +37,7 @@ func BenchmarkEncodePresence(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				encodePresence(es)
+				encodePresence(nil, es)
 			}
 		})
 	}
