@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -269,16 +270,21 @@ func (c *conn) writeEncoded(encode func([]byte) []byte) bool {
 // take a frame in that time is too slow and is closed; write then reports
 // false, and the flush ends.
 func (c *conn) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.WriteTimeout)
-	defer cancel()
-	err := c.ws.Write(ctx, websocket.MessageText, b)
+	// The socket's deadline bounds the write, not a context: with a
+	// context that can end, coder/websocket arms a callback on every write
+	// (four allocations per frame to each subscriber).
+	err := c.pinger.setWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if err == nil {
+		err = c.ws.Write(context.Background(), websocket.MessageText, b)
+		c.pinger.setWriteDeadline(time.Time{})
+	}
 	if err == nil {
 		return true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writing = false
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		c.closeLocked(closeTooSlow)
 	} else {
 		c.closeLocked(closeWriteError)

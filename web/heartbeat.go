@@ -227,9 +227,10 @@ type pinger struct {
 
 	heard atomic.Int64 // unix nanoseconds of the last frame or pong
 
-	mu     sync.Mutex
-	out    frameScan // where the server's stream is
-	broken error     // a ping was cut short: every write fails
+	mu       sync.Mutex
+	out      frameScan // where the server's stream is
+	broken   error     // a ping was cut short: every write fails
+	deadline time.Time // the writer's, for the frame it writes (zero: none)
 
 	// Owned by the read loop's reads.
 	src  io.Reader // the client's bytes: nc, after any the hijack had read
@@ -252,6 +253,17 @@ func (p *pinger) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// setWriteDeadline sets the deadline of the writer's frames on the
+// socket; ping puts it back after its own. The writer sets it around each
+// frame in place of a context: coder/websocket, given a context that can
+// end, arms a callback for it on every write.
+func (p *pinger) setWriteDeadline(t time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deadline = t
+	return p.Conn.SetWriteDeadline(t)
+}
+
 // ping writes a ping frame if the stream is between frames and the socket
 // takes it at once; errPingBusy if not, and nothing was written. Any other
 // error means part of the frame went out: the connection is lost.
@@ -268,7 +280,7 @@ func (p *pinger) ping() error {
 	}
 	p.Conn.SetWriteDeadline(time.Now().Add(pingTimeout))
 	n, err := p.Conn.Write(pingFrame[:])
-	p.Conn.SetWriteDeadline(time.Time{})
+	p.Conn.SetWriteDeadline(p.deadline)
 	switch {
 	case err == nil:
 		return nil
