@@ -32,12 +32,12 @@ type conn struct {
 	pinger *pinger // its socket, and when the client was last heard from
 
 	mu           sync.Mutex
-	queue        []outgoing           // replies and events, in order
-	pending      map[string]hub.Entry // latest presence per user, not yet written
-	order        []string             // users of pending, in order of first change
-	writing      bool                 // a flush goroutine runs
-	lastPresence time.Time            // when the last presence frame's write began
-	flushAt      *time.Timer          // armed while presence waits for its window
+	queue        []outgoing     // replies and events, in order
+	pending      []hub.Entry    // latest unsent presence per user, in order of first change
+	pendingAt    map[string]int // index of pending by user, once it is too long to scan
+	writing      bool           // a flush goroutine runs
+	lastPresence time.Time      // when the last presence frame's write began
+	flushAt      *time.Timer    // armed while presence waits for its window
 	closed       bool
 	closeNext    closeReason   // close once the queue is written and every slot answered; 0: none
 	closeDone    chan struct{} // closed by that close, when someone waits for it
@@ -58,14 +58,40 @@ func (c *conn) Presence(e hub.Entry) {
 	if c.closed {
 		return
 	}
-	if c.pending == nil {
-		c.pending = make(map[string]hub.Entry)
+	if i, ok := c.pendingIndex(e.User); ok {
+		c.pending[i] = e
+	} else {
+		c.pending = append(c.pending, e)
+		switch n := len(c.pending); {
+		case c.pendingAt != nil:
+			c.pendingAt[e.User] = n - 1
+		case n > pendingScan:
+			c.pendingAt = make(map[string]int, n)
+			for i := range c.pending {
+				c.pendingAt[c.pending[i].User] = i
+			}
+		}
 	}
-	if _, ok := c.pending[e.User]; !ok {
-		c.order = append(c.order, e.User)
-	}
-	c.pending[e.User] = e
 	c.schedule(false)
+}
+
+// pendingScan is how many pending users are looked up by a scan rather
+// than a map: a subscriber mostly has one or two changes waiting, and a
+// map for them cost more allocations than the frame.
+const pendingScan = 8
+
+// pendingIndex finds user in c.pending. Holds c.mu.
+func (c *conn) pendingIndex(user string) (int, bool) {
+	if c.pendingAt != nil {
+		i, ok := c.pendingAt[user]
+		return i, ok
+	}
+	for i := range c.pending {
+		if c.pending[i].User == user {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // outgoing is a queued frame: a hub message to encode when written, or one
@@ -82,7 +108,7 @@ func (c *conn) Send(m hub.Message) {
 	case *hub.ServiceChanged:
 		if !m.Service.Enabled {
 			c.mu.Lock()
-			c.pending, c.order = nil, nil
+			c.pending, c.pendingAt = nil, nil
 			c.mu.Unlock()
 		}
 	case *hub.Reply, *hub.Welcome:
@@ -161,7 +187,7 @@ func (c *conn) presenceWait() time.Duration {
 func (c *conn) flushDue() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.writing && !c.closed && (len(c.queue) > 0 || len(c.order) > 0) {
+	if !c.writing && !c.closed && (len(c.queue) > 0 || len(c.pending) > 0) {
 		c.startFlush()
 	}
 }
@@ -181,9 +207,9 @@ func (c *conn) flush() {
 	defer c.wg.Done()
 	for {
 		c.mu.Lock()
-		queue, order, pending := c.queue, c.order, c.pending
-		c.queue, c.order, c.pending = nil, nil, nil
-		if c.closed || (len(queue) == 0 && len(order) == 0) {
+		queue, es := c.queue, c.pending
+		c.queue, c.pending, c.pendingAt = nil, nil, nil
+		if c.closed || (len(queue) == 0 && len(es) == 0) {
 			c.writing = false
 			if c.closeNext != 0 && len(c.slots) == 0 {
 				c.closeLocked(c.closeNext)
@@ -210,11 +236,7 @@ func (c *conn) flush() {
 			}
 		}
 		var began time.Time
-		if len(order) > 0 {
-			es := make([]hub.Entry, len(order))
-			for i, u := range order {
-				es[i] = pending[u]
-			}
+		if len(es) > 0 {
 			began = time.Now()
 			if !c.writeEncoded(func(b []byte) []byte { return encodePresence(b, es) }) {
 				return
@@ -226,7 +248,7 @@ func (c *conn) flush() {
 		if !began.IsZero() {
 			c.lastPresence = began
 		}
-		if len(c.queue) == 0 && len(c.order) > 0 {
+		if len(c.queue) == 0 && len(c.pending) > 0 {
 			if wait := c.presenceWait(); wait > 0 {
 				// Only presence arrived meanwhile: it coalesces until the
 				// window after this frame ends.
@@ -299,7 +321,7 @@ func (c *conn) closeLocked(r closeReason) {
 		return
 	}
 	c.closed = true
-	c.queue, c.order, c.pending, c.slots = nil, nil, nil, nil
+	c.queue, c.pending, c.pendingAt, c.slots = nil, nil, nil, nil
 	if c.flushAt != nil {
 		c.flushAt.Stop()
 	}

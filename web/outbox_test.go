@@ -173,6 +173,32 @@ func TestOutboxBatchesABurst(t *testing.T) {
 	})
 }
 
+// Changes of many users within one window fold into one frame: each user
+// once, in the order of their first change, with their latest state.
+func TestOutboxFoldsManyUsers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, cli := pipeConn(t, Config{}, nil)
+		frames := readFrames(t, cli)
+		c.Presence(bobAs("opens the window"))
+		<-frames
+		const users = 3 * pendingScan
+		for _, text := range []string{"first", "latest"} {
+			for i := range users {
+				c.Presence(hub.Entry{User: fmt.Sprint("u", i), Status: presence.Busy, Text: text, Since: time.Now()})
+			}
+		}
+		a := <-frames
+		if len(a.users) != users {
+			t.Fatalf("%d users in the frame, want %d: %+v", len(a.users), users, a.users)
+		}
+		for i, e := range a.users {
+			if want := fmt.Sprint("u", i); e.ID != want || e.Text != "latest" {
+				t.Errorf("entry %d is %s %q, want %s %q", i, e.ID, e.Text, want, "latest")
+			}
+		}
+	})
+}
+
 // With the default window, a change 20 ms after the previous frame goes
 // out at once, and so does one right after a reply (only presence frames
 // open a window); one within the window after a presence frame waits for

@@ -59,7 +59,7 @@ func BenchmarkOutboxPresence(b *testing.B) {
 		c.Presence(es[i%len(es)])
 		if i%100 == 99 {
 			c.mu.Lock()
-			c.queue, c.order, c.pending = nil, nil, nil
+			c.queue, c.pending, c.pendingAt = nil, nil, nil
 			c.mu.Unlock()
 		}
 	}
