@@ -154,7 +154,7 @@ func adminOnly(cmd Command) bool {
 // connection's sink with a Reply echoing requestID. It returns false if the
 // hub has stopped.
 func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
-	return h.post(func() { h.do(id, requestID, cmd) })
+	return h.send(op{id: id, reqID: requestID, cmd: cmd})
 }
 
 // reply answers one command of a connection.

@@ -39,7 +39,7 @@ func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (Result, *Erro
 		h.exec(actor.User, actor.Admin, cmd, func(r Result, err *Error) { answers <- answer{r, err} })
 	}
 	select {
-	case h.inbox <- run:
+	case h.inbox <- op{f: run}:
 	case <-h.done:
 		return nil, errStopped()
 	case <-ctx.Done():
