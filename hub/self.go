@@ -49,7 +49,7 @@ func (h *Hub) setPrefs(u *user, cmd SetPrefs, r reply) {
 		u.rec.AutoAway = *cmd.AutoAway
 	}
 	h.writer.putUser(u.rec, ackSaved(r, PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}))
-	h.publish(UserChanged{User: u.rec})
+	h.publishUser(u)
 	for _, uc := range u.conns {
 		h.scheduleIdle(uc)
 	}
@@ -89,5 +89,5 @@ func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time, r reply) {
 	h.scheduleExpiry(u)
 	h.changed(u, presence.ReasonManual, holdingChanged, now)
 	h.writer.putUser(u.rec, ackSaved(r, SelfResult{Self: h.self(u)}))
-	h.publish(UserChanged{User: u.rec})
+	h.publishUser(u)
 }
