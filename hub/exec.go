@@ -36,7 +36,7 @@ func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (Result, *Erro
 	// that has given up.
 	answers := make(chan answer, 1)
 	run := func() {
-		h.exec(actor.User, actor.Admin, cmd, func(r Result, err *Error) { answers <- answer{r, err} })
+		h.exec(actor.User, actor.Admin, cmd, reply{to: func(r Result, err *Error) { answers <- answer{r, err} }})
 	}
 	select {
 	case h.inbox <- op{f: run}:

@@ -318,7 +318,7 @@ func (h *Hub) load(ctx context.Context) error {
 		u.rec = rec
 		h.clearExpired(u, now) // an until passed while the server was down
 		if h.follow(u) {
-			h.writer.putUser(u.rec, nil)
+			h.writer.putUser(u.rec)
 		}
 		h.scheduleExpiry(u)
 	}

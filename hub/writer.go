@@ -44,7 +44,7 @@ type writer struct {
 // pendingUser is a user record to write and who waits for it.
 type pendingUser struct {
 	rec  store.User
-	acks []func(err error) // run on the hub goroutine with the write's outcome
+	acks []savedAck // answered on the hub goroutine with the write's outcome
 }
 
 // job is a write whose outcome the hub waits for.
@@ -66,16 +66,24 @@ func (w *writer) poke() {
 	}
 }
 
-// putUser queues u's record. ack, if not nil, runs on the hub goroutine
-// once the store has it (err nil) or a write of it failed; a failed record
-// is retried all the same, without ack.
-func (w *writer) putUser(u store.User, ack func(err error)) {
+// putUser queues u's record. A failed write of it is retried.
+func (w *writer) putUser(u store.User) {
 	w.mu.Lock()
 	p := w.users[u.ID]
 	p.rec = u
-	if ack != nil {
-		p.acks = append(p.acks, ack)
-	}
+	w.users[u.ID] = p
+	w.mu.Unlock()
+	w.poke()
+}
+
+// putUserAck queues u's record like putUser, and ack to be answered on the
+// hub goroutine once the store has it or a write of it failed (a failed
+// record is retried all the same, without ack).
+func (w *writer) putUserAck(u store.User, ack savedAck) {
+	w.mu.Lock()
+	p := w.users[u.ID]
+	p.rec = u
+	p.acks = append(p.acks, ack)
 	w.users[u.ID] = p
 	w.mu.Unlock()
 	w.poke()
@@ -253,7 +261,7 @@ var errStoreDown = errors.New("hub: the store failed earlier in this round")
 // acknowledgement waiting on its users: one post for the whole batch, so
 // that their replies go out together.
 func (w *writer) ack(users map[string]pendingUser, batch []store.User, err error, post func(func()) bool) {
-	var acks []func(error)
+	var acks []savedAck
 	for _, u := range batch {
 		acks = append(acks, users[u.ID].acks...)
 	}
@@ -262,7 +270,7 @@ func (w *writer) ack(users map[string]pendingUser, batch []store.User, err error
 	}
 	post(func() {
 		for _, a := range acks {
-			a(err)
+			a.done(err)
 		}
 	})
 }
