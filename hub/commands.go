@@ -150,6 +150,15 @@ func adminOnly(cmd Command) bool {
 	return false
 }
 
+// forUser reports whether cmd acts on the user it runs for (exec).
+func forUser(cmd Command) bool {
+	switch cmd.(type) {
+	case SetStatus, SetCustomStatus, SetPrefs, SignOut, History:
+		return true
+	}
+	return false
+}
+
 // Do runs one command of a connection; the hub answers through the
 // connection's sink with a Reply echoing requestID. It returns false if the
 // hub has stopped.
@@ -202,32 +211,35 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	case Unsubscribe:
 		r.send(h.unsubscribe(c, cmd))
 	default:
-		h.exec(c.user.id, c.admin, cmd, r)
+		h.exec(c.user.id, c.user, c.admin, cmd, r, now)
 	}
 }
 
 // exec runs a command that acts for a user rather than for one of its
 // connections: from a connection (do), or from the HTTP API (Exec). The
-// dispatch, one call per command. The user is created if the hub has
-// never seen it, so that a status set for a user with no connection is
-// kept.
-func (h *Hub) exec(uid string, admin bool, cmd Command, r reply) {
+// dispatch, one call per command. u is user uid when the caller has it (a
+// connection's), else nil; the user is then looked up, and created if the
+// hub has never seen it, so that a status set for a user with no
+// connection is kept.
+func (h *Hub) exec(uid string, u *user, admin bool, cmd Command, r reply, now time.Time) {
 	if adminOnly(cmd) && !admin {
 		r.send(nil, errorf(CodeForbidden, "this command needs the admin role"))
 		return
 	}
-	now := time.Now()
+	if u == nil && forUser(cmd) {
+		u = h.user(uid)
+	}
 	switch cmd := cmd.(type) {
 	case SetStatus:
-		h.setStatus(h.user(uid), cmd, now, r)
+		h.setStatus(u, cmd, now, r)
 	case SetCustomStatus:
-		h.setCustomStatus(h.user(uid), cmd, now, r)
+		h.setCustomStatus(u, cmd, now, r)
 	case SetPrefs:
-		h.setPrefs(h.user(uid), cmd, r)
+		h.setPrefs(u, cmd, r)
 	case SignOut:
-		r.send(h.signOut(h.user(uid), now))
+		r.send(h.signOut(u, now))
 	case History:
-		r.send(h.historyOf(h.user(uid), admin, cmd, now))
+		r.send(h.historyOf(u, admin, cmd, now))
 	case Query:
 		r.send(h.query(cmd, now))
 	case AdminStats:

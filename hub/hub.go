@@ -120,7 +120,7 @@ type Hub struct {
 	conns        map[ConnID]*conn
 	users        map[string]*user
 	allSubs      map[ConnID]*conn   // connections subscribed to all
-	watchers     map[string][]*conn // user id -> connections subscribed to it by id
+	watchers     map[string][]*conn // id -> connections subscribed to it, for ids with no user yet (see user.watchers)
 	catalog      *status.Catalog
 	service      store.Service
 	settings     store.Settings
