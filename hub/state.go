@@ -82,6 +82,9 @@ func (u *user) local() presence.Conns {
 // live counts u's connections on every node.
 func (u *user) live() presence.Conns {
 	c := u.local()
+	if len(u.remote) == 0 {
+		return c // a single node: no iterator to set up, per entry read
+	}
 	for _, r := range u.remote {
 		c.Online += r.Online
 		c.Away += r.Away
