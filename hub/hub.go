@@ -246,8 +246,8 @@ func (h *Hub) loop(ctx context.Context) {
 	}
 }
 
-// runQueued runs what is already in the inbox, up to maxPass-1 items, without
-// waiting for more.
+// runQueued runs what is already in the inbox, up to maxPass-1 items,
+// without waiting for more.
 func (h *Hub) runQueued() {
 	for range maxPass - 1 {
 		select {
@@ -268,6 +268,7 @@ type op struct {
 	cmd   Command
 }
 
+// run runs one item of the inbox.
 func (h *Hub) run(o op) {
 	if o.f != nil {
 		o.f()

@@ -59,7 +59,7 @@ type waitingAck struct {
 	ack  savedAck
 }
 
-// Bounds on what a round keeps for the next (a few MB at most): a busy
+// Bounds on what a round keeps for the next (under 10 MB in all): a busy
 // hub changes thousands of users per round, and growing the map and
 // buffers anew each round was most of what a status change allocated;
 // after a long outage far more may be pending, and that is not held.
