@@ -14,10 +14,10 @@ import (
 func (h *Hub) commit(r reply, write func(ctx context.Context) error, apply func() Result) {
 	h.writer.do(job{write: write, done: func(err error) {
 		if err != nil {
-			r(nil, storeError(err))
+			r.send(nil, storeError(err))
 			return
 		}
-		r(apply(), nil)
+		r.send(apply(), nil)
 	}})
 }
 
@@ -43,7 +43,7 @@ func (h *Hub) adminStats(cmd AdminStats, r reply) {
 	bp, st := h.cfg.Backplane, h.cfg.Store
 	n, peak := h.count(), h.peak
 	if bp == nil && !cmd.ResetPeak {
-		r(h.stats(n, peak), nil)
+		r.send(h.stats(n, peak), nil)
 		return
 	}
 	h.commit(r, func(ctx context.Context) error {

@@ -142,6 +142,15 @@ func (h *Hub) publish(ev ClusterEvent) {
 	}
 }
 
+// publishUser tells other nodes u's record. It looks for a backplane
+// before it builds the event: boxing a store.User is an allocation per
+// status change, wasted on a single node.
+func (h *Hub) publishUser(u *user) {
+	if h.cfg.Backplane != nil {
+		h.publish(UserChanged{User: u.rec})
+	}
+}
+
 // publishConns tells other nodes u's local connections, if they changed
 // (toTell: held ones during a grace), and why.
 func (h *Hub) publishConns(u *user, cause presence.Reason) {

@@ -21,15 +21,15 @@ func (h *Hub) listStatuses(cmd ListStatuses) (Result, *Error) {
 func (h *Hub) createStatus(cmd CreateStatus, r reply) {
 	name, err := status.CleanName(cmd.Name)
 	if err != nil {
-		r(nil, errorf(CodeBadRequest, "%s", err))
+		r.send(nil, errorf(CodeBadRequest, "%s", err))
 		return
 	}
 	if h.catalog.Taken(name, "") {
-		r(nil, errConflict(name))
+		r.send(nil, errConflict(name))
 		return
 	}
 	if err := checkDefaultDuration(cmd.Duration); err != nil {
-		r(nil, err)
+		r.send(nil, err)
 		return
 	}
 	cs := status.Custom{ID: uuid.NewString(), Name: name, Presence: cmd.Presence, Duration: cmd.Duration}
@@ -44,20 +44,20 @@ func (h *Hub) createStatus(cmd CreateStatus, r reply) {
 
 func (h *Hub) updateStatus(cmd UpdateStatus, r reply) {
 	if _, ok := h.catalog.Get(cmd.ID); !ok {
-		r(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.ID))
+		r.send(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.ID))
 		return
 	}
 	name, err := status.CleanName(cmd.Name)
 	if err != nil {
-		r(nil, errorf(CodeBadRequest, "%s", err))
+		r.send(nil, errorf(CodeBadRequest, "%s", err))
 		return
 	}
 	if h.catalog.Taken(name, cmd.ID) {
-		r(nil, errConflict(name))
+		r.send(nil, errConflict(name))
 		return
 	}
 	if err := checkDefaultDuration(cmd.Duration); err != nil {
-		r(nil, err)
+		r.send(nil, err)
 		return
 	}
 	cs := status.Custom{ID: cmd.ID, Name: name, Presence: cmd.Presence, Duration: cmd.Duration}
@@ -74,7 +74,7 @@ func (h *Hub) updateStatus(cmd UpdateStatus, r reply) {
 func (h *Hub) deleteStatus(cmd DeleteStatus, r reply) {
 	cs, ok := h.catalog.Get(cmd.ID)
 	if !ok {
-		r(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.ID))
+		r.send(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.ID))
 		return
 	}
 	h.commit(r, func(ctx context.Context) error {
@@ -127,7 +127,7 @@ func (h *Hub) followCatalog(id string, persist bool) {
 	for _, u := range h.users {
 		if u.rec.Custom == id && h.follow(u) {
 			if persist {
-				h.writer.putUser(u.rec, nil)
+				h.writer.putUser(u.rec)
 			}
 			h.changed(u, presence.ReasonCatalog, true, now)
 		}

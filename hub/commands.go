@@ -119,7 +119,7 @@ func (ReadSettings) command()    {}
 // its earlier commands: a reply that waits for the store holds back those
 // of later commands that did not. Most replies find nothing waiting and go
 // at once.
-func (h *Hub) answer(c *conn, seq uint64, rep *Reply) {
+func (c *conn) answer(seq uint64, rep *Reply) {
 	if len(c.held) == 0 && seq == c.answered {
 		c.answered++
 		c.sink.Send(rep)
@@ -150,15 +150,40 @@ func adminOnly(cmd Command) bool {
 	return false
 }
 
+// forUser reports whether cmd acts on the user it runs for (exec).
+func forUser(cmd Command) bool {
+	switch cmd.(type) {
+	case SetStatus, SetCustomStatus, SetPrefs, SignOut, History:
+		return true
+	}
+	return false
+}
+
 // Do runs one command of a connection; the hub answers through the
 // connection's sink with a Reply echoing requestID. It returns false if the
 // hub has stopped.
 func (h *Hub) Do(id ConnID, requestID string, cmd Command) bool {
-	return h.post(func() { h.do(id, requestID, cmd) })
+	return h.send(op{id: id, reqID: requestID, cmd: cmd})
 }
 
-// reply answers one command of a connection.
-type reply func(result Result, err *Error)
+// reply is where the answer to one command goes: to connection c as its
+// command number seq (see answer), or, with no connection (Exec), to to. A
+// value rather than a closure: it is made for every command.
+type reply struct {
+	c     *conn
+	seq   uint64
+	reqID string
+	to    func(Result, *Error)
+}
+
+// send answers the command.
+func (r reply) send(result Result, err *Error) {
+	if r.c == nil {
+		r.to(result, err)
+		return
+	}
+	r.c.answer(r.seq, &Reply{RequestID: r.reqID, Result: result, Err: err})
+}
 
 // do runs one command of connection id: the commands about the connection
 // here, the rest through exec. Handlers that answer at once return their
@@ -172,56 +197,57 @@ func (h *Hub) do(id ConnID, reqID string, cmd Command) {
 	}
 	seq := c.asked
 	c.asked++
-	r := reply(func(result Result, err *Error) {
-		h.answer(c, seq, &Reply{RequestID: reqID, Result: result, Err: err})
-	})
+	r := reply{c: c, seq: seq, reqID: reqID}
 	now := time.Now()
 	switch cmd := cmd.(type) {
 	case Activity:
-		r(h.activity(c, now))
+		r.send(h.activity(c, now))
 	case Idle:
-		r(h.goIdle(c, now))
+		r.send(h.goIdle(c, now))
 	case Bye:
 		h.bye(c, r, now)
 	case Subscribe:
-		r(h.subscribe(c, cmd, now))
+		r.send(h.subscribe(c, cmd, now))
 	case Unsubscribe:
-		r(h.unsubscribe(c, cmd))
+		r.send(h.unsubscribe(c, cmd))
 	default:
-		h.exec(c.user.id, c.admin, cmd, r)
+		h.exec(c.user.id, c.user, c.admin, cmd, r, now)
 	}
 }
 
 // exec runs a command that acts for a user rather than for one of its
 // connections: from a connection (do), or from the HTTP API (Exec). The
-// dispatch, one call per command. The user is created if the hub has
-// never seen it, so that a status set for a user with no connection is
-// kept.
-func (h *Hub) exec(uid string, admin bool, cmd Command, r reply) {
+// dispatch, one call per command. u is user uid when the caller has it (a
+// connection's), else nil; the user is then looked up, and created if the
+// hub has never seen it, so that a status set for a user with no
+// connection is kept.
+func (h *Hub) exec(uid string, u *user, admin bool, cmd Command, r reply, now time.Time) {
 	if adminOnly(cmd) && !admin {
-		r(nil, errorf(CodeForbidden, "this command needs the admin role"))
+		r.send(nil, errorf(CodeForbidden, "this command needs the admin role"))
 		return
 	}
-	now := time.Now()
+	if u == nil && forUser(cmd) {
+		u = h.user(uid)
+	}
 	switch cmd := cmd.(type) {
 	case SetStatus:
-		h.setStatus(h.user(uid), cmd, now, r)
+		h.setStatus(u, cmd, now, r)
 	case SetCustomStatus:
-		h.setCustomStatus(h.user(uid), cmd, now, r)
+		h.setCustomStatus(u, cmd, now, r)
 	case SetPrefs:
-		h.setPrefs(h.user(uid), cmd, r)
+		h.setPrefs(u, cmd, r)
 	case SignOut:
-		r(h.signOut(h.user(uid), now))
+		r.send(h.signOut(u, now))
 	case History:
-		r(h.historyOf(h.user(uid), admin, cmd, now))
+		r.send(h.historyOf(u, admin, cmd, now))
 	case Query:
-		r(h.query(cmd, now))
+		r.send(h.query(cmd, now))
 	case AdminStats:
 		h.adminStats(cmd, r)
 	case AdminService:
 		h.adminService(uid, cmd, r)
 	case ListStatuses:
-		r(h.listStatuses(cmd))
+		r.send(h.listStatuses(cmd))
 	case CreateStatus:
 		h.createStatus(cmd, r)
 	case UpdateStatus:
@@ -231,8 +257,8 @@ func (h *Hub) exec(uid string, admin bool, cmd Command, r reply) {
 	case AdminSettings:
 		h.adminSettings(cmd, r)
 	case ReadSettings:
-		r(SettingsResult{IdleLimit: h.workspaceIdleLimit()}, nil)
+		r.send(SettingsResult{IdleLimit: h.workspaceIdleLimit()}, nil)
 	default:
-		r(nil, errorf(CodeInternal, "the hub does not know %T", cmd))
+		r.send(nil, errorf(CodeInternal, "the hub does not know %T", cmd))
 	}
 }

@@ -134,7 +134,7 @@ func (h *Hub) leave(c *conn, cause presence.Reason, grace bool, now time.Time) {
 	h.unsubscribeAll(c)
 	if !u.live().Live() {
 		u.rec.LastSeen = now
-		h.writer.putUser(u.rec, nil)
+		h.writer.putUser(u.rec)
 		if grace && h.cfg.OfflineGrace > 0 {
 			h.hold(u, u.seen, true, now)
 			h.countFell()

@@ -1,6 +1,9 @@
 package hub
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Actor is who a command runs for when no connection sends it: a backend
 // calling the HTTP API with a user's token (User is that user) or with the
@@ -36,10 +39,10 @@ func (h *Hub) Exec(ctx context.Context, actor Actor, cmd Command) (Result, *Erro
 	// that has given up.
 	answers := make(chan answer, 1)
 	run := func() {
-		h.exec(actor.User, actor.Admin, cmd, func(r Result, err *Error) { answers <- answer{r, err} })
+		h.exec(actor.User, nil, actor.Admin, cmd, reply{to: func(r Result, err *Error) { answers <- answer{r, err} }}, time.Now())
 	}
 	select {
-	case h.inbox <- run:
+	case h.inbox <- op{f: run}:
 	case <-h.done:
 		return nil, errStopped()
 	case <-ctx.Done():

@@ -47,7 +47,7 @@ func (u *user) toTell() presence.Conns {
 // connection they read offline at once. The reply goes out before the
 // connection closes.
 func (h *Hub) bye(c *conn, r reply, now time.Time) {
-	r(nil, nil)
+	r.send(nil, nil)
 	c.sink.Close(CloseBye)
 	h.leave(c, presence.ReasonDisconnect, false, now)
 }

@@ -108,7 +108,7 @@ type Config struct {
 type Hub struct {
 	cfg     Config
 	log     zerolog.Logger
-	inbox   chan func()
+	inbox   chan op
 	done    chan struct{} // closed when the loop has stopped: the inbox is no longer read
 	ready   chan struct{} // closed when Run has loaded the store
 	nextID  atomic.Uint64
@@ -120,7 +120,7 @@ type Hub struct {
 	conns        map[ConnID]*conn
 	users        map[string]*user
 	allSubs      map[ConnID]*conn   // connections subscribed to all
-	watchers     map[string][]*conn // user id -> connections subscribed to it by id
+	watchers     map[string][]*conn // id -> connections subscribed to it, for ids with no user yet (see user.watchers)
 	catalog      *status.Catalog
 	service      store.Service
 	settings     store.Settings
@@ -164,7 +164,7 @@ func New(cfg Config) *Hub {
 	h := &Hub{
 		cfg:      cfg,
 		log:      cfg.Log,
-		inbox:    make(chan func(), cfg.Inbox),
+		inbox:    make(chan op, cfg.Inbox),
 		done:     make(chan struct{}),
 		ready:    make(chan struct{}),
 		conns:    make(map[ConnID]*conn),
@@ -218,7 +218,15 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// loop serves the inbox and the deadlines until ctx is done.
+// maxPass bounds the commands one pass of the loop runs before it looks
+// at its deadlines and ctx again: enough that a busy hub pays the select
+// once per hundreds of commands, few enough that a deadline or a stop is
+// never late by more than a fraction of a millisecond.
+const maxPass = 256
+
+// loop serves the inbox and the deadlines until ctx is done. A wake-up
+// drains what is queued (up to maxPass) before the deadline timer is
+// looked at again.
 func (h *Hub) loop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -228,8 +236,9 @@ func (h *Hub) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case f := <-h.inbox:
-			f()
+		case o := <-h.inbox:
+			h.run(o)
+			h.runQueued()
 		case <-timer.C:
 			armed = time.Time{}
 			h.expire(time.Now())
@@ -237,16 +246,51 @@ func (h *Hub) loop(ctx context.Context) {
 	}
 }
 
+// runQueued runs what is already in the inbox, up to maxPass-1 items,
+// without waiting for more.
+func (h *Hub) runQueued() {
+	for range maxPass - 1 {
+		select {
+		case o := <-h.inbox:
+			h.run(o)
+		default:
+			return
+		}
+	}
+}
+
+// op is one item of the inbox: a connection's command (Do), which needs
+// no closure, or any other work for the hub goroutine (f).
+type op struct {
+	f     func()
+	id    ConnID
+	reqID string
+	cmd   Command
+}
+
+// run runs one item of the inbox.
+func (h *Hub) run(o op) {
+	if o.f != nil {
+		o.f()
+		return
+	}
+	h.do(o.id, o.reqID, o.cmd)
+}
+
 // post runs f on the hub goroutine. It waits for room in the inbox, and
 // gives up (returning false) once the hub has stopped.
-func (h *Hub) post(f func()) bool {
+func (h *Hub) post(f func()) bool { return h.send(op{f: f}) }
+
+// send queues o. It waits for room in the inbox, and gives up (returning
+// false) once the hub has stopped.
+func (h *Hub) send(o op) bool {
 	select {
 	case <-h.done:
 		return false
 	default:
 	}
 	select {
-	case h.inbox <- f:
+	case h.inbox <- o:
 		return true
 	case <-h.done:
 		return false
@@ -275,7 +319,7 @@ func (h *Hub) load(ctx context.Context) error {
 		u.rec = rec
 		h.clearExpired(u, now) // an until passed while the server was down
 		if h.follow(u) {
-			h.writer.putUser(u.rec, nil)
+			h.writer.putUser(u.rec)
 		}
 		h.scheduleExpiry(u)
 	}

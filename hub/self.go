@@ -12,7 +12,7 @@ import (
 func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time, r reply) {
 	until, err := cmd.Lifetime.End(now, 0)
 	if err != nil {
-		r(nil, errorf(CodeBadRequest, "%s", err))
+		r.send(nil, errorf(CodeBadRequest, "%s", err))
 		return
 	}
 	h.setHolding(u, status.Holding{Manual: cmd.Manual, Text: cmd.Text, Until: until}, now, r)
@@ -23,12 +23,12 @@ func (h *Hub) setStatus(u *user, cmd SetStatus, now time.Time, r reply) {
 func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time, r reply) {
 	cs, ok := h.catalog.Get(cmd.Custom)
 	if !ok {
-		r(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom))
+		r.send(nil, errorf(CodeNotFound, "no custom status has id %q", cmd.Custom))
 		return
 	}
 	until, err := cmd.Lifetime.End(now, cs.Duration)
 	if err != nil {
-		r(nil, errorf(CodeBadRequest, "%s", err))
+		r.send(nil, errorf(CodeBadRequest, "%s", err))
 		return
 	}
 	h.setHolding(u, status.Holding{Manual: cs.Presence, Text: cs.Name, Custom: cs.ID, Until: until}, now, r)
@@ -39,7 +39,7 @@ func (h *Hub) setCustomStatus(u *user, cmd SetCustomStatus, now time.Time, r rep
 // saved.
 func (h *Hub) setPrefs(u *user, cmd SetPrefs, r reply) {
 	if !h.Healthy() {
-		r(nil, errUnavailable())
+		r.send(nil, errUnavailable())
 		return
 	}
 	if cmd.IdleLimit != nil {
@@ -48,24 +48,29 @@ func (h *Hub) setPrefs(u *user, cmd SetPrefs, r reply) {
 	if cmd.AutoAway != nil {
 		u.rec.AutoAway = *cmd.AutoAway
 	}
-	h.writer.putUser(u.rec, ackSaved(r, PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}))
-	h.publish(UserChanged{User: u.rec})
+	h.writer.putUserAck(u.rec, savedAck{r, PrefsResult{Self: h.self(u), IdleLimit: u.rec.IdleLimit, AutoAway: u.rec.AutoAway}})
+	h.publishUser(u)
 	for _, uc := range u.conns {
 		h.scheduleIdle(uc)
 	}
 }
 
-// ackSaved answers r with result once the user's record is saved, or
-// unavailable if the write failed. The change stays in memory and is
-// retried, but it is not saved, and the client is told so.
-func ackSaved(r reply, result Result) func(error) {
-	return func(err error) {
-		if err != nil {
-			r(nil, errNotSaved())
-			return
-		}
-		r(result, nil)
+// savedAck is an answer waiting for a user's record to be saved: result
+// once it is, or unavailable if the write failed. The change stays in
+// memory and is retried, but it is not saved, and the client is told so.
+// A value rather than a closure: one waits for every status change.
+type savedAck struct {
+	r      reply
+	result Result
+}
+
+// done answers with the outcome err of the write.
+func (a savedAck) done(err error) {
+	if err != nil {
+		a.r.send(nil, errNotSaved())
+		return
 	}
+	a.r.send(a.result, nil)
 }
 
 func errNotSaved() *Error {
@@ -81,13 +86,13 @@ func errUnavailable() *Error {
 // is answered once saved, so that a success always means a saved change.
 func (h *Hub) setHolding(u *user, hd status.Holding, now time.Time, r reply) {
 	if !h.Healthy() {
-		r(nil, errUnavailable())
+		r.send(nil, errUnavailable())
 		return
 	}
 	holdingChanged := shownChanged(hd, u.holding())
 	u.hold(hd)
 	h.scheduleExpiry(u)
 	h.changed(u, presence.ReasonManual, holdingChanged, now)
-	h.writer.putUser(u.rec, ackSaved(r, SelfResult{Self: h.self(u)}))
-	h.publish(UserChanged{User: u.rec})
+	h.writer.putUserAck(u.rec, savedAck{r, SelfResult{Self: h.self(u)}})
+	h.publishUser(u)
 }

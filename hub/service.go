@@ -201,11 +201,11 @@ func (h *Hub) setService(s store.Service, n int) {
 func (h *Hub) adminService(admin string, cmd AdminService, r reply) {
 	enabled := cmd.Enabled
 	if enabled == h.service.Enabled {
-		r(ServiceResult{Service: h.serviceNow()}, nil)
+		r.send(ServiceResult{Service: h.serviceNow()}, nil)
 		return
 	}
 	if n := h.count(); enabled && h.cfg.Limit > 0 && n >= h.cfg.Limit {
-		r(nil, errOverLimit(n, h.cfg.Limit))
+		r.send(nil, errOverLimit(n, h.cfg.Limit))
 		return
 	}
 	s := store.Service{Enabled: enabled, Since: time.Now()}

@@ -47,6 +47,11 @@ type user struct {
 	heldHere bool // the held connections were this node's
 	expiry   deadline
 
+	// Connections subscribed to u by id: kept on u rather than in a map by
+	// id, so that a change fans out without a lookup. Subscriptions to an
+	// id with no user yet wait in Hub.watchers and move here when it comes.
+	watchers []*conn
+
 	remote    map[string]presence.Conns // other nodes' connections, by node
 	published presence.Conns            // local connections last told to other nodes
 
@@ -60,6 +65,10 @@ func (h *Hub) user(id string) *user {
 		u = &user{id: id, rec: store.NewUser(id), conns: map[ConnID]*conn{}}
 		u.grace = userDeadline(u, graceDeadline)
 		u.expiry = userDeadline(u, expiryDeadline)
+		if w, ok := h.watchers[id]; ok {
+			u.watchers = w
+			delete(h.watchers, id)
+		}
 		h.users[id] = u
 	}
 	return u
@@ -73,6 +82,9 @@ func (u *user) local() presence.Conns {
 // live counts u's connections on every node.
 func (u *user) live() presence.Conns {
 	c := u.local()
+	if len(u.remote) == 0 {
+		return c // a single node: no iterator to set up, per entry read
+	}
 	for _, r := range u.remote {
 		c.Online += r.Online
 		c.Away += r.Away
@@ -167,7 +179,7 @@ func (h *Hub) fanOut(u *user, now time.Time) {
 		return
 	}
 	e := h.entry(u, now)
-	for _, c := range h.watchers[u.id] {
+	for _, c := range u.watchers {
 		if !c.subAll {
 			c.sink.Presence(e)
 		}

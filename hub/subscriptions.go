@@ -40,7 +40,11 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (Result, *Error) 
 		c.subs = append(subs, fresh...)
 		slices.Sort(c.subs)
 		for _, uid := range fresh {
-			h.watchers[uid] = append(h.watchers[uid], c)
+			if u := h.users[uid]; u != nil {
+				u.watchers = append(u.watchers, c)
+			} else {
+				h.watchers[uid] = append(h.watchers[uid], c)
+			}
 		}
 	}
 	return h.entries(cmd.Users, now), nil
@@ -83,18 +87,30 @@ func (h *Hub) unwatch(c *conn, uid string) {
 
 // dropWatcher removes c from the connections subscribed to uid.
 func (h *Hub) dropWatcher(c *conn, uid string) {
-	w := h.watchers[uid]
-	i := slices.Index(w, c)
-	if i < 0 {
+	if u := h.users[uid]; u != nil {
+		u.watchers = without(u.watchers, c)
 		return
 	}
-	w[i] = w[len(w)-1]
-	w[len(w)-1] = nil
-	if w = w[:len(w)-1]; len(w) == 0 {
+	if w := without(h.watchers[uid], c); len(w) == 0 {
 		delete(h.watchers, uid)
 	} else {
 		h.watchers[uid] = w
 	}
+}
+
+// without removes c from w, in place, if it is there; order does not
+// matter.
+func without(w []*conn, c *conn) []*conn {
+	i := slices.Index(w, c)
+	if i < 0 {
+		return w
+	}
+	w[i] = w[len(w)-1]
+	w[len(w)-1] = nil
+	if w = w[:len(w)-1]; len(w) == 0 {
+		return nil
+	}
+	return w
 }
 
 func (h *Hub) unsubscribeAll(c *conn) {

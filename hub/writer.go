@@ -35,17 +35,39 @@ type writer struct {
 	wake    chan struct{}
 
 	mu      sync.Mutex
-	users   map[string]pendingUser
+	users   map[string]pendingUser // the latest record of each changed user
+	waiting []waitingAck           // answers waiting on those records, in arrival order
+	spare   map[string]pendingUser // the last round's map, cleared, for the next round
+	spareW  []waitingAck           // a round's waiting, handed back by the hub once answered
 	service *store.Service
 	peak    int // highest count to record; 0: none
 	jobs    []job
+
+	recs []store.User // flush's buffer, reused; the writer goroutine's (or drain's)
 }
 
-// pendingUser is a user record to write and who waits for it.
+// pendingUser is a user record to write. chunk is the PutUsers of its
+// round that writes it, set when the round starts.
 type pendingUser struct {
-	rec  store.User
-	acks []func(err error) // run on the hub goroutine with the write's outcome
+	rec   store.User
+	chunk int
 }
+
+// waitingAck is an answer waiting for user's record to be written.
+type waitingAck struct {
+	user string
+	ack  savedAck
+}
+
+// Bounds on what a round keeps for the next (under 10 MB in all): a busy
+// hub changes thousands of users per round, and growing the map and
+// buffers anew each round was most of what a status change allocated;
+// after a long outage far more may be pending, and that is not held.
+const (
+	keepUsers = 16 << 10
+	keepRecs  = 16 << 10
+	keepAcks  = 64 << 10
+)
 
 // job is a write whose outcome the hub waits for.
 type job struct {
@@ -66,17 +88,21 @@ func (w *writer) poke() {
 	}
 }
 
-// putUser queues u's record. ack, if not nil, runs on the hub goroutine
-// once the store has it (err nil) or a write of it failed; a failed record
-// is retried all the same, without ack.
-func (w *writer) putUser(u store.User, ack func(err error)) {
+// putUser queues u's record. A failed write of it is retried.
+func (w *writer) putUser(u store.User) {
 	w.mu.Lock()
-	p := w.users[u.ID]
-	p.rec = u
-	if ack != nil {
-		p.acks = append(p.acks, ack)
-	}
-	w.users[u.ID] = p
+	w.users[u.ID] = pendingUser{rec: u}
+	w.mu.Unlock()
+	w.poke()
+}
+
+// putUserAck queues u's record like putUser, and ack to be answered on the
+// hub goroutine once the store has it or a write of it failed (a failed
+// record is retried all the same, without ack).
+func (w *writer) putUserAck(u store.User, ack savedAck) {
+	w.mu.Lock()
+	w.users[u.ID] = pendingUser{rec: u}
+	w.waiting = append(w.waiting, waitingAck{user: u.ID, ack: ack})
 	w.mu.Unlock()
 	w.poke()
 }
@@ -183,17 +209,29 @@ const userChunk = 512
 // on it. It returns how many writes are still pending.
 func (w *writer) flush(ctx context.Context, post func(func()) bool) int {
 	w.mu.Lock()
-	users, svc, peak := w.users, w.service, w.peak
-	w.users, w.service, w.peak = map[string]pendingUser{}, nil, 0
+	users, waiting, svc, peak := w.users, w.waiting, w.service, w.peak
+	w.users, w.waiting, w.service, w.peak = w.spare, w.spareW[:0], nil, 0
+	w.spare, w.spareW = nil, nil
+	if w.users == nil {
+		w.users = map[string]pendingUser{}
+	}
 	w.mu.Unlock()
 
-	recs := make([]store.User, 0, len(users))
-	for _, p := range users {
-		recs = append(recs, p.rec)
+	all := w.recs[:0]
+	for id, p := range users {
+		p.chunk = len(all) / userChunk
+		users[id] = p
+		all = append(all, p.rec)
+	}
+	chunks := (len(all) + userChunk - 1) / userChunk
+	acks := [][]waitingAck{waiting} // one chunk: the hub hands waiting back once answered
+	if chunks != 1 {
+		acks = chunkAcks(users, waiting, chunks)
+		w.recycle(waiting)
 	}
 	var failed []store.User
 	broken := false
-	for len(recs) > 0 {
+	for i, recs := 0, all; len(recs) > 0; i++ {
 		batch := recs[:min(len(recs), userChunk)]
 		recs = recs[len(batch):]
 		var err error
@@ -207,7 +245,12 @@ func (w *writer) flush(ctx context.Context, post func(func()) bool) int {
 		if err != nil {
 			failed = append(failed, batch...)
 		}
-		w.ack(users, batch, err, post)
+		w.answer(acks[i], chunks == 1, err, post)
+	}
+	clear(all) // let go of the records' strings
+	w.recs = nil
+	if cap(all) <= keepRecs {
+		w.recs = all[:0]
 	}
 	if svc != nil && !broken {
 		err := w.call(ctx, func(ctx context.Context) error { return w.st.PutService(ctx, *svc) })
@@ -226,6 +269,10 @@ func (w *writer) flush(ctx context.Context, post func(func()) bool) int {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(users) <= keepUsers {
+		clear(users)
+		w.spare = users
+	}
 	for _, u := range failed {
 		if _, newer := w.users[u.ID]; !newer {
 			w.users[u.ID] = pendingUser{rec: u}
@@ -245,24 +292,71 @@ func (w *writer) flush(ctx context.Context, post func(func()) bool) int {
 	return n
 }
 
+// chunkAcks sorts the answers waiting on a round's users by the chunk that
+// writes each one's user (users[...].chunk), keeping their order, in one
+// array for all.
+func chunkAcks(users map[string]pendingUser, waiting []waitingAck, chunks int) [][]waitingAck {
+	if chunks == 0 {
+		return nil
+	}
+	ends := make([]int, chunks) // where each chunk's answers end in all
+	for _, wa := range waiting {
+		ends[users[wa.user].chunk]++
+	}
+	for i := 1; i < chunks; i++ {
+		ends[i] += ends[i-1]
+	}
+	all := make([]waitingAck, len(waiting))
+	next := make([]int, chunks) // the next free place of each chunk
+	copy(next[1:], ends)
+	for _, wa := range waiting {
+		c := users[wa.user].chunk
+		all[next[c]] = wa
+		next[c]++
+	}
+	out := make([][]waitingAck, chunks)
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// recycle keeps a round's emptied list of answers for the next round, so
+// that a steady stream of changes does not grow a new one each round.
+func (w *writer) recycle(acks []waitingAck) {
+	if cap(acks) == 0 || cap(acks) > keepAcks {
+		return
+	}
+	clear(acks)
+	w.mu.Lock()
+	if w.spareW == nil {
+		w.spareW = acks[:0]
+	}
+	w.mu.Unlock()
+}
+
 // errStoreDown is the outcome of a write not tried because an earlier one
 // of the same round failed.
 var errStoreDown = errors.New("hub: the store failed earlier in this round")
 
-// ack posts the outcome of writing batch to the hub, for every
-// acknowledgement waiting on its users: one post for the whole batch, so
-// that their replies go out together.
-func (w *writer) ack(users map[string]pendingUser, batch []store.User, err error, post func(func()) bool) {
-	var acks []func(error)
-	for _, u := range batch {
-		acks = append(acks, users[u.ID].acks...)
-	}
+// answer posts the outcome of one PutUsers to the hub, for every answer
+// waiting on its users: one post for the whole batch, so that their
+// replies go out together. With recycle, the hub then hands acks back.
+func (w *writer) answer(acks []waitingAck, recycle bool, err error, post func(func()) bool) {
 	if len(acks) == 0 {
+		if recycle {
+			w.recycle(acks)
+		}
 		return
 	}
 	post(func() {
-		for _, a := range acks {
-			a(err)
+		for _, wa := range acks {
+			wa.ack.done(err)
+		}
+		if recycle {
+			w.recycle(acks)
 		}
 	})
 }
