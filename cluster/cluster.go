@@ -298,10 +298,9 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 }
 
 func (n *Node) beat(ctx context.Context) error {
-	users, local, ok := n.h.LocalConns(ctx)
-	if !ok {
-		return ctx.Err()
-	}
+	// The key first: a hub busy with a connect burst must not keep this
+	// node's heartbeat from Redis, or its key expires and every node
+	// reloads it.
 	prev, err := n.rdb.SetArgs(ctx, n.keyAlive(n.cfg.ID), n.cfg.Name, redis.SetArgs{TTL: n.cfg.TTL, Get: true}).Result()
 	fresh := errors.Is(err, redis.Nil)
 	if err != nil && !fresh {
@@ -312,7 +311,12 @@ func (n *Node) beat(ctx context.Context) error {
 	n.dirty = false
 	n.mu.Unlock()
 	if fresh || dirty {
-		if err := n.republish(ctx, users); err != nil {
+		users, local, ok := n.h.LocalConns(ctx)
+		if !ok {
+			n.markDirty()
+			return ctx.Err()
+		}
+		if err := n.republish(ctx, users, !dirty); err != nil {
 			n.mu.Lock()
 			n.dirty = true
 			n.mu.Unlock()
@@ -360,8 +364,10 @@ func (n *Node) writeCount(ctx context.Context) error {
 	return n.rdb.HSet(ctx, n.keyCounts(), n.cfg.ID, n.held.Load()).Err()
 }
 
-// republish writes this node's whole state and asks every node to resync.
-func (n *Node) republish(ctx context.Context, users map[string]presence.Conns) error {
+// republish writes this node's whole state and asks every node to resync:
+// only this node's connections when connsOnly (its key had expired, no
+// message of it was lost), else everything.
+func (n *Node) republish(ctx context.Context, users map[string]presence.Conns, connsOnly bool) error {
 	n.countMu.Lock() // the count it writes must not undo an AddConns
 	defer n.countMu.Unlock()
 	n.pubMu.Lock()
@@ -370,7 +376,7 @@ func (n *Node) republish(ctx context.Context, users map[string]presence.Conns) e
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	b := encode(message{Node: n.cfg.ID, Seq: seq, Kind: kindResync})
+	b := encode(message{Node: n.cfg.ID, Seq: seq, Kind: kindResync, ConnsOnly: connsOnly})
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, n.keyNodes(), n.cfg.ID)
 		p.Del(ctx, n.keyUsers(n.cfg.ID))
@@ -485,8 +491,11 @@ func (n *Node) handle(ctx context.Context, payload string) {
 		n.h.Apply(hub.NodeGone{Node: m.Gone, Clean: m.Gone == m.Node})
 		return
 	case kindResync:
-		n.setSeq(m.Node, m.Seq)
-		n.resync(ctx)
+		if n.setSeq(m.Node, m.Seq) && m.ConnsOnly {
+			n.reloadNode(ctx, m.Node)
+		} else {
+			n.resync(ctx)
+		}
 		return
 	}
 	if !n.setSeq(m.Node, m.Seq) {
@@ -550,23 +559,46 @@ func (n *Node) resyncAll(ctx context.Context) error {
 		if node == n.cfg.ID {
 			continue
 		}
-		raw, err := n.rdb.HGetAll(ctx, n.keyUsers(node)).Result()
+		snap, err := n.loadNode(ctx, node)
 		if err != nil {
-			return fmt.Errorf("read node %s: %w", node, err)
+			return err
 		}
-		users := make(map[string]presence.Conns, len(raw))
-		for u, v := range raw {
-			c, err := parseConns(v)
-			if err != nil {
-				// One bad field must not stop every later resync.
-				n.log.Warn().Err(err).Str("of_node", node).Str("user", u).Msg("cluster: unreadable connections left out")
-				continue
-			}
-			users[u] = c
-		}
-		n.h.Apply(hub.NodeSnapshot{Node: node, Users: users})
+		n.h.Apply(snap)
 	}
 	return nil
+}
+
+// reloadNode replaces what the hub knows of node's connections with its
+// hash; a failure makes the next heartbeat resync everything.
+func (n *Node) reloadNode(ctx context.Context, node string) {
+	snap, err := n.loadNode(ctx, node)
+	if err != nil {
+		if ctx.Err() == nil {
+			n.log.Error().Err(err).Msg("cluster: reload failed; the next heartbeat resyncs")
+			n.markDirty()
+		}
+		return
+	}
+	n.h.Apply(snap)
+}
+
+// loadNode reads node's connections from its hash.
+func (n *Node) loadNode(ctx context.Context, node string) (hub.NodeSnapshot, error) {
+	raw, err := n.rdb.HGetAll(ctx, n.keyUsers(node)).Result()
+	if err != nil {
+		return hub.NodeSnapshot{}, fmt.Errorf("read node %s: %w", node, err)
+	}
+	users := make(map[string]presence.Conns, len(raw))
+	for u, v := range raw {
+		c, err := parseConns(v)
+		if err != nil {
+			// One bad field must not stop every later resync.
+			n.log.Warn().Err(err).Str("of_node", node).Str("user", u).Msg("cluster: unreadable connections left out")
+			continue
+		}
+		users[u] = c
+	}
+	return hub.NodeSnapshot{Node: node, Users: users}, nil
 }
 
 // markDirty makes the next heartbeat republish this node's state and ask

@@ -24,7 +24,7 @@ type kind string
 
 const (
 	kindChanges kind = "changes" // apply the records it carries
-	kindResync  kind = "resync"  // reload everything: the sender republished its state
+	kindResync  kind = "resync"  // reload everything (or, with ConnsOnly, the sender's connections): the sender republished its state
 	kindGone    kind = "gone"    // drop the connections of the node it names
 )
 
@@ -42,6 +42,11 @@ type message struct {
 	Set   *settingsMsg  `json:"set,omitempty"`
 	Gone  string        `json:"gone,omitempty"`
 	Out   []string      `json:"out,omitempty"` // users signed out (the HTTP API's bye)
+	// ConnsOnly, on a resync: only the sender's connections were
+	// rewritten (its heartbeat key had expired), none of its messages
+	// lost, so its hash is all there is to reload. A node of an older
+	// release ignores it and reloads everything.
+	ConnsOnly bool `json:"co,omitempty"`
 }
 
 // connsRecord is one user's connections on the sending node.

@@ -74,3 +74,16 @@ func TestParseConns(t *testing.T) {
 		}
 	}
 }
+
+// A resync says whether only the sender's connections need reloading; one
+// from a node that does not say (an older release) means everything.
+func TestResyncSaysWhatToReload(t *testing.T) {
+	got, err := decode(encode(message{Node: "n1", Seq: 3, Kind: kindResync, ConnsOnly: true}))
+	if err != nil || !got.ConnsOnly {
+		t.Errorf("a conns-only resync reads back as %+v, %v", got, err)
+	}
+	got, err = decode([]byte(`{"v":1,"n":"old","s":9,"k":"resync"}`))
+	if err != nil || got.ConnsOnly {
+		t.Errorf("a resync without the field reads back as %+v, %v; want a full one", got, err)
+	}
+}

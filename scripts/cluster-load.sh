@@ -12,31 +12,38 @@
 # Knobs (environment):
 #   PER_NODE   connections per node (19800: its open-file limit, 20,000, less 100 spare, less slack)
 #   VICTIMS    of those, on each node, users connected to that node only (1000)
+#   PROBE      of those, on each node, the probe's connections (500)
 #   K          subscriptions per connection       (100)
 #   CHURN      share of users changing per second  (0.01)
-#   RATE       connects started per second, per load process (1000)
+#   RATE       connects started per second, per load process (300: nine
+#              processes at once on 2 cores; faster only queues them)
 #   STEADY_S   seconds of the measured steady window (30)
 #   KILL       1 kills node 3 after the steady window and restarts it (1)
 #   NODE_TTL   the nodes' -node-ttl (8s, the default)
 #   REDIS_PORT, BASE_PORT  ports of the redis-server and of the nodes (6430, 18600)
 #   OUT_DIR    raw outputs (a new folder under /tmp)
 #
-# Layout: node k (1..3) holds three load processes. "churn-k" connects
+# Layout: node k (1..3) holds four load processes. "churn-k" connects
 # (PER_NODE - VICTIMS)/2 users n<k>-*, each changing status at CHURN per
-# second; "watch-k" connects the same users again, on node k+1 (once the
-# others are connected), and changes nothing: every change it sees crossed
-# nodes, so its latency figures are cross-node only. "victims-k" connects
-# VICTIMS users v<k>-* to node k only.
+# second; "watch-k" connects the same users again (less PROBE), on node
+# k+1 (once the others are connected), and changes nothing. "victims-k"
+# connects VICTIMS users v<k>-* to node k only. Once all of that is up and
+# settled, "probe-k" connects PROBE more of the users n<k>-* to node k+1:
+# every change it sees crossed nodes, and it counts only changes sent after
+# its own connects (-warmup), so its latency is that of the steady window.
 # Each process subscribes every connection to the K users after its own.
-# Every process binds its own loopback source address (127.0.0.2 on).
+# Every process binds its own loopback source address (127.0.0.2 on). The
+# load processes run until the script stops them (SIGTERM: each prints its
+# summary).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PER_NODE=${PER_NODE:-19800}
 VICTIMS=${VICTIMS:-1000}
+PROBE=${PROBE:-500}
 K=${K:-100}
 CHURN=${CHURN:-0.01}
-RATE=${RATE:-1000}
+RATE=${RATE:-300}
 STEADY_S=${STEADY_S:-30}
 KILL=${KILL:-1}
 NODE_TTL=${NODE_TTL:-8s}
@@ -129,44 +136,56 @@ ms_now() { date +%s%3N; }
 for k in 1 2 3; do start_node "$k"; done
 log "3 nodes up; loading $((3 * PER_NODE)) connections ($PAIR + $PAIR + $VICTIMS per node), K=$K, churn $CHURN"
 
-# wait_connected N: until the three nodes hold N sockets (or a bound).
+# wait_connected N: until the three nodes hold N sockets, or their sum has
+# not grown for 30 s (connects that failed are in the load logs).
 wait_connected() {
-	local want=$1 sum
-	for _ in $(seq "$connect_s"); do
+	local want=$1 sum last=-1 still=0
+	while :; do
 		sum=0
 		for k in 1 2 3; do sum=$((sum + $(sockets "$k"))); done
 		[[ $sum -ge $want ]] && break
+		if [[ $sum -eq $last ]]; then
+			still=$((still + 1))
+			[[ $still -ge 30 ]] && { log "stuck at $sum of $want sockets for 30 s"; break; }
+		else
+			still=0
+		fi
+		last=$sum
 		sleep 1
 	done
 	echo "$sum"
 }
 
-# The churners and victims first; the watchers once those are up, so that
-# the latency they record is not that of the nodes' busiest seconds, the
-# connects of everything else.
-connect_s=$((PER_NODE / RATE + 20))
-total_s=$((2 * connect_s + 5 + STEADY_S + 60))
+stop_load() { kill -TERM "${PID[load-$1]}" 2>/dev/null; wait "${PID[load-$1]}" 2>/dev/null || true; }
+
+# The churners and victims first; the watchers once those are up; the
+# probes once everything is up and settled.
+forever=$((4 * 3600)) # the script stops them
 src=2
+began=$(date +%s)
 for k in 1 2 3; do
-	load "churn-$k" "$k" "n$k-" "$PAIR" "$CHURN" "127.0.0.$src" "$total_s"
-	load "victims-$k" "$k" "v$k-" "$VICTIMS" 0 "127.0.0.$((src + 1))" "$total_s"
+	load "churn-$k" "$k" "n$k-" "$PAIR" "$CHURN" "127.0.0.$src" "$forever"
+	load "victims-$k" "$k" "v$k-" "$VICTIMS" 0 "127.0.0.$((src + 1))" "$forever"
 	src=$((src + 2))
 done
-began=$(date +%s)
 sum=$(wait_connected $((3 * (PAIR + VICTIMS))))
 log "churners and victims connected: $sum after $(($(date +%s) - began)) s"
-# The watchers' latency and the steady window start together, warm_s after
-# the watchers do: once they are connected and the burst's garbage is gone.
-warm_s=$((PAIR / RATE + 15))
-watch_began=$(date +%s)
 for k in 1 2 3; do
-	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$PAIR" 0 "127.0.0.$src" "$((warm_s + STEADY_S))" "$warm_s"
+	load "watch-$k" "$((k % 3 + 1))" "n$k-" "$((PAIR - PROBE))" 0 "127.0.0.$src" "$forever"
 	src=$((src + 1))
 done
-sum=$(wait_connected $((3 * PER_NODE)))
-log "connected: $sum of $((3 * PER_NODE)) sockets after $(($(date +%s) - began)) s"
-late=$((watch_began + warm_s - $(date +%s)))
-if [[ $late -gt 0 ]]; then sleep "$late"; else log "the watchers took longer than ${warm_s} s to connect: their latency includes the end of the burst"; fi
+sum=$(wait_connected $((3 * (PER_NODE - PROBE))))
+log "connected: $sum of $((3 * (PER_NODE - PROBE))) sockets after $(($(date +%s) - began)) s; settling 15 s"
+sleep 15
+warm_s=$((PROBE / RATE + 5))
+for k in 1 2 3; do
+	load "probe-$k" "$((k % 3 + 1))" "n$k-" "$PROBE" 0 "127.0.0.$src" "$((warm_s + STEADY_S))" "$warm_s"
+	src=$((src + 1))
+done
+sleep "$warm_s"
+sum=0
+for k in 1 2 3; do sum=$((sum + $(sockets "$k"))); done
+log "with the probes: $sum of $((3 * PER_NODE)) sockets after $(($(date +%s) - began)) s"
 
 # The steady window.
 declare -A T0 T1
@@ -189,16 +208,17 @@ redis_mem=$(redis_stat memory | awk -F: '$1 == "used_memory_human" {print $2}')
 	done
 } | tee "$OUT_DIR/steady.txt" >&2
 
-# Cross-node latency over the steady window: the watchers end with it.
-for k in 1 2 3; do wait "${PID[load-watch-$k]}" || true; done
+# Cross-node latency over the steady window: the probes end with it.
+for k in 1 2 3; do wait "${PID[load-probe-$k]}" || true; done
+for k in 1 2 3; do stop_load "watch-$k"; done
 for k in 1 2 3; do
-	jq -r --arg k "$k" '"watch-\($k) (cross-node): \(.presence_latency.samples) samples, p50 \(.presence_latency.p50_ms) ms, p90 \(.presence_latency.p90_ms) ms, p99 \(.presence_latency.p99_ms) ms, max \(.presence_latency.max_ms) ms; connected \(.connected), failed \(.failed)"' \
-		"$OUT_DIR/load-watch-$k.json"
+	jq -r --arg k "$k" '"probe-\($k) (cross-node): \(.presence_latency.samples) samples, p50 \(.presence_latency.p50_ms) ms, p90 \(.presence_latency.p90_ms) ms, p99 \(.presence_latency.p99_ms) ms, max \(.presence_latency.max_ms) ms; connected \(.connected), failed \(.failed)"' \
+		"$OUT_DIR/load-probe-$k.json"
 done | tee -a "$OUT_DIR/steady.txt" >&2
 
 if [[ $KILL == 1 ]]; then
-	# With the watchers gone, node 3 alone holds the users of churn-3 and
-	# victims-3; only the victims reconnect after the restart.
+	# With the watchers and probes gone, node 3 alone holds the users of
+	# churn-3 and victims-3; only the victims reconnect after the restart.
 	alone=$((PAIR + VICTIMS))
 	before=$(online 1)
 	log "kill -9 node 3 (users online seen on node 1: $before; node 3 alone holds $alone)"
@@ -213,11 +233,10 @@ if [[ $KILL == 1 ]]; then
 	done
 	offline_ms=$(($(ms_now) - killed))
 	log "node 3's users read offline on node 1 after $offline_ms ms"
-	kill -KILL "${PID[load-victims-3]}" 2>/dev/null || true
-	wait "${PID[load-victims-3]}" 2>/dev/null || true
+	stop_load victims-3
 	start_node 3
 	restarted=$(ms_now)
-	load victims-3-again 3 v3- "$VICTIMS" 0 127.0.0.$src 30
+	load victims-3-again 3 v3- "$VICTIMS" 0 "127.0.0.$src" 60
 	while :; do
 		now=$(online 1 || echo 0)
 		[[ $now -ge $((before - PAIR)) ]] && break
@@ -231,6 +250,7 @@ if [[ $KILL == 1 ]]; then
 	} | tee "$OUT_DIR/kill.txt" >&2
 fi
 for k in 1 2 3; do
-	echo "node $k log: $(grep -c 'messages were lost' "$OUT_DIR/node-$k.log") 'messages were lost', $(grep -c 'message dropped' "$OUT_DIR/node-$k.log") 'message dropped', $(grep -c 'channel is full' "$OUT_DIR/node-$k.log") 'channel is full'"
+	f=$OUT_DIR/node-$k.log
+	echo "node $k log: $(grep -c 'messages were lost' "$f") 'messages were lost', $(grep -c 'message dropped' "$f") 'message dropped', $(grep -c 'channel is full' "$f") 'channel is full', $(grep -c 'heartbeat had expired' "$f") 'heartbeat had expired', $(grep -c 'resync failed' "$f") 'resync failed', $(grep -c 'unreachable' "$f") 'unreachable'"
 done | tee -a "$OUT_DIR/steady.txt" >&2
 log "raw outputs in $OUT_DIR"
