@@ -62,6 +62,9 @@ type Node struct {
 	// seq order: a receiver takes a gap for lost messages and resyncs.
 	pubMu   sync.Mutex
 	lastSeq map[string]uint64 // by node: the last sequence number applied
+	// behind: of the heartbeat goroutine, the nodes whose recorded seq
+	// was past lastSeq at the last beat, with that seq (checkSeqs).
+	behind map[string]uint64
 	counts  counts            // for metrics
 
 	// held is this node's connection count as the hub told it through
@@ -106,6 +109,7 @@ func (n *Node) keyCounts() string           { return n.cfg.Prefix + "conns" }
 func (n *Node) keyAlive(node string) string { return n.cfg.Prefix + "node:" + node }
 func (n *Node) keyUsers(node string) string { return n.cfg.Prefix + "node:" + node + ":users" }
 func (n *Node) channel() string             { return n.cfg.Prefix + "events" }
+func (n *Node) keySeqs() string             { return n.cfg.Prefix + "seqs" }
 
 // subscribe subscribes to the channel: on Redis Cluster with SSUBSCRIBE, on
 // the master of the channel's slot (the prefix's hash tag), so that a
@@ -198,6 +202,7 @@ func (n *Node) remove(ctx context.Context, node string) error {
 	_, err := n.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, n.keyUsers(node), n.keyAlive(node))
 		p.HDel(ctx, n.keyCounts(), node)
+		p.HDel(ctx, n.keySeqs(), node)
 		p.SRem(ctx, n.keyNodes(), node)
 		n.publish(ctx, p, b)
 		return nil
@@ -252,6 +257,7 @@ func (n *Node) flush(ctx context.Context) error {
 				p.HDel(ctx, n.keyUsers(n.cfg.ID), u)
 			}
 		}
+		p.HSet(ctx, n.keySeqs(), n.cfg.ID, seq)
 		n.publish(ctx, p, b)
 		return nil
 	})
@@ -349,11 +355,54 @@ func (n *Node) beat(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := n.checkSeqs(ctx); err != nil {
+		return err
+	}
 	total, err := n.total(ctx)
 	if err != nil {
 		return err
 	}
 	n.h.Apply(hub.CountChanged{Count: total})
+	return nil
+}
+
+// checkSeqs finds the messages lost with no later one to show the gap: a
+// node's last before it went quiet (a subscription on a dead master during
+// a failover, say). Each node records its latest seq beside its messages;
+// one that this node has still not received a beat after seeing it
+// recorded was lost, and this node resyncs. A node first seen here sets
+// the baseline.
+func (n *Node) checkSeqs(ctx context.Context) error {
+	stored, err := n.rdb.HGetAll(ctx, n.keySeqs()).Result()
+	if err != nil {
+		return fmt.Errorf("read seqs: %w", err)
+	}
+	behind := map[string]uint64{}
+	lost := ""
+	n.mu.Lock()
+	for node, v := range stored {
+		seq, err := strconv.ParseUint(v, 10, 64)
+		if node == n.cfg.ID || err != nil {
+			continue
+		}
+		last, known := n.lastSeq[node]
+		switch {
+		case !known:
+			n.lastSeq[node] = seq
+		case seq > last:
+			behind[node] = seq
+			if was, ok := n.behind[node]; ok && last < was {
+				lost = node
+			}
+		}
+	}
+	n.mu.Unlock()
+	n.behind = behind
+	if lost != "" {
+		n.log.Warn().Str("from", lost).Msg("cluster: messages were lost (none came after them): resyncing")
+		n.behind = nil
+		n.resync(ctx)
+	}
 	return nil
 }
 
@@ -384,6 +433,7 @@ func (n *Node) republish(ctx context.Context, users map[string]presence.Conns, c
 			p.HSet(ctx, n.keyUsers(n.cfg.ID), u, formatConns(c))
 		}
 		p.HSet(ctx, n.keyCounts(), n.cfg.ID, n.held.Load())
+		p.HSet(ctx, n.keySeqs(), n.cfg.ID, seq)
 		n.publish(ctx, p, b)
 		return nil
 	})

@@ -15,6 +15,9 @@ import (
 	"github.com/presenced/presenced/internal/redistest"
 	"github.com/presenced/presenced/internal/testproc"
 	"github.com/presenced/presenced/internal/wstest"
+	"github.com/presenced/presenced/presence"
+	"github.com/presenced/presenced/store"
+	"github.com/presenced/presenced/store/redisstore"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -245,6 +248,35 @@ func TestLongRedisOutageNoBlink(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLastMessageLostIsRepaired: a node's last message is lost, with none
+// after it to show the gap. Here node two "wrote" bob's new status to the
+// store and recorded the message's sequence number, but the message never
+// came: node one resyncs within two heartbeats and alice sees bob busy.
+func TestLastMessageLostIsRepaired(t *testing.T) {
+	r := startRedis(t)
+	n1, n2 := startNode(t, r.URL(), "-node-id", "one"), startNode(t, r.URL(), "-node-id", "two")
+	alice := n1.connect(t, "alice", false)
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	n2.connect(t, "bob", false)
+	alice.Sees("bob", "online")
+
+	ctx := context.Background()
+	st, err := redisstore.Open(ctx, r.URL(), redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutUser(ctx, store.User{ID: "bob", Manual: presence.Busy, Text: "lost on the way"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client().HIncrBy(ctx, "{presence}:seqs", "two", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if e := alice.Sees("bob", "busy"); e.Text != "lost on the way" {
+		t.Errorf("bob on node one = %+v", e)
 	}
 }
 

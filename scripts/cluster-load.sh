@@ -105,7 +105,8 @@ load() {
 	(
 		ulimit -n "$(ulimit -Hn)"
 		exec "$BIN/presencectl" load -url "$(url "$node")" -secret "$SECRET" -n "$n" -subscribe "$K" \
-			-rate "$RATE" -churn "$churn" -duration "${secs}s" -warmup "${warmup}s" -source-ips "$source" -user-prefix "$prefix" -json
+			-rate "$RATE" -churn "$churn" -duration "${secs}s" -warmup "${warmup}s" -source-ips "$source" -user-prefix "$prefix" \
+			-connect-timeout 60s -json
 	) >"$OUT_DIR/load-$name.json" 2>"$OUT_DIR/load-$name.log" &
 	PID[load-$name]=$!
 }
@@ -232,14 +233,15 @@ if [[ $KILL == 1 ]]; then
 		sleep 0.1
 	done
 	offline_ms=$(($(ms_now) - killed))
-	log "node 3's users read offline on node 1 after $offline_ms ms"
+	gone=$(online 1 || echo 0)
+	log "node 3's users read offline on node 1 after $offline_ms ms ($gone online there now)"
 	stop_load victims-3
 	start_node 3
 	restarted=$(ms_now)
 	load victims-3-again 3 v3- "$VICTIMS" 0 "127.0.0.$src" 60
 	while :; do
 		now=$(online 1 || echo 0)
-		[[ $now -ge $((before - PAIR)) ]] && break
+		[[ $now -ge $((gone + VICTIMS)) ]] && break
 		[[ $(($(ms_now) - restarted)) -gt 60000 ]] && { log "node 3's users not back after 60 s"; break; }
 		sleep 0.1
 	done

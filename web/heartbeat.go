@@ -24,11 +24,12 @@ import (
 // wheelTicks is how many ticks a heartbeat has (at least 1 ms each): a
 // connection is looked at within a tick of when it is due, and the pings
 // of a heartbeat are spread over its ticks. Too few, and a tick's burst
-// of pings and pongs delays everything else (at 10 ticks, 2,000 at once at
-// 19,800 connections put 58 ms in the p99 of presence latency); the more
-// ticks, the fewer pongs share a wake-up (at 1,000, idle CPU doubled from
-// 10's, to half of Centrifugo's). docs/performance.md has the figures.
-const wheelTicks = 1000
+// of pings and pongs delays everything else (at 19,800 connections, 10
+// ticks put 58 ms in the p99 of presence latency, 100 ticks 48 ms); the
+// more ticks, the fewer pongs share a wake-up (1,000 ticks idled at 6.1 %
+// of a core, 300 at 4.1 % with the same latency). docs/performance.md has
+// the figures.
+const wheelTicks = 300
 
 // pingTimeout bounds a ping's write. A socket that cannot take two bytes
 // at once is full: its peer has stopped reading, and the ping is tried
