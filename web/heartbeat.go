@@ -94,10 +94,11 @@ func (h *heartbeats) stop() {
 	}
 }
 
-// ticksFor is how many ticks from now a beat d from now is: at least one,
-// at most one interval's.
+// ticksFor is how many ticks from now a beat d from now is, to the
+// nearest tick (a tick that does not divide the interval would otherwise
+// make every beat a tick late): at least one, at most one interval's.
 func (h *heartbeats) ticksFor(d time.Duration) int {
-	return min(max(int((d+h.tick-1)/h.tick), 1), len(h.slots)-1)
+	return min(max(int((d+h.tick/2)/h.tick), 1), len(h.slots)-1)
 }
 
 // file puts c ticks ahead of the next tick's slot. Holds h.mu.
