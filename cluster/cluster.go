@@ -65,7 +65,7 @@ type Node struct {
 	// behind: of the heartbeat goroutine, the nodes whose recorded seq
 	// was past lastSeq at the last beat, with that seq (checkSeqs).
 	behind map[string]uint64
-	counts  counts            // for metrics
+	counts counts // for metrics
 
 	// held is this node's connection count as the hub told it through
 	// AddConns, whether Redis heard each call or not. The heartbeat writes
