@@ -62,10 +62,7 @@ type Node struct {
 	// seq order: a receiver takes a gap for lost messages and resyncs.
 	pubMu   sync.Mutex
 	lastSeq map[string]uint64 // by node: the last sequence number applied
-	// behind: of the heartbeat goroutine, the nodes whose recorded seq
-	// was past lastSeq at the last beat, with that seq (checkSeqs).
-	behind map[string]uint64
-	counts counts // for metrics
+	counts  counts            // for metrics
 
 	// held is this node's connection count as the hub told it through
 	// AddConns, whether Redis heard each call or not. The heartbeat writes
@@ -74,10 +71,13 @@ type Node struct {
 	countMu sync.RWMutex
 	held    atomic.Int64
 
-	// Of the heartbeat goroutine: whether this node has registered, and
-	// until when it takes no other node for dead (after an outage).
+	// Of the heartbeat goroutine: whether this node has registered, until
+	// when it takes no other node for dead (after an outage), and the
+	// nodes whose recorded seq was past lastSeq at the last beat, with
+	// that seq (checkSeqs).
 	registered bool
 	sweepFrom  time.Time
+	behind     map[string]uint64
 }
 
 // New returns a node for cfg.
