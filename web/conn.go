@@ -223,8 +223,8 @@ func (c *conn) flush() {
 			if r, ok := o.m.(*hub.Reply); ok && r.Err != nil {
 				c.srv.metrics.errors.WithLabelValues(r.Err.Code).Inc()
 			}
-			written := false
-			if o.raw != nil { // encoded once for many connections: not ours to reuse
+			var written bool
+			if o.raw != nil { // encoded when queued (a pong): not from the pool
 				written = c.write(o.raw)
 			} else {
 				written = c.writeEncoded(func(b []byte) []byte {
