@@ -180,7 +180,7 @@ log "connected: $sum of $((3 * (PER_NODE - PROBE))) sockets after $(($(date +%s)
 sleep 15
 warm_s=$((PROBE / RATE + 5))
 for k in 1 2 3; do
-	load "probe-$k" "$((k % 3 + 1))" "n$k-" "$PROBE" 0 "127.0.0.$src" "$((warm_s + STEADY_S))" "$warm_s"
+	load "probe-$k" "$((k % 3 + 1))" "n$k-" "$PROBE" 0 "127.0.0.$src" "$((warm_s + STEADY_S + 10))" "$warm_s"
 	src=$((src + 1))
 done
 sleep "$warm_s"
