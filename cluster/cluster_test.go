@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -235,9 +236,12 @@ func TestLongRedisOutageNoBlink(t *testing.T) {
 	rdb := r.Client()
 	// Both nodes have beaten again (each looked for dead nodes then).
 	ctx := context.Background()
-	for rdb.Exists(ctx, "{presence}:node:one", "{presence}:node:two").Val() < 2 {
-		time.Sleep(20 * time.Millisecond) // the keys are what Redis shows of the heartbeats
-	}
+	testproc.Until(t, "both heartbeat keys back", waitFor, func() error {
+		if n, err := rdb.Exists(ctx, "{presence}:node:one", "{presence}:node:two").Result(); err != nil || n < 2 {
+			return fmt.Errorf("%d of 2 keys, %v", n, err)
+		}
+		return nil
+	})
 	bob.UntilReply(map[string]any{"type": "set_status", "status": "busy"}, "")
 	alice.Sees("bob", "busy")
 	for _, f := range alice.Backlog {

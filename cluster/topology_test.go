@@ -12,6 +12,7 @@ import (
 	"github.com/presenced/presenced/internal/redistest"
 	"github.com/presenced/presenced/presence"
 	"github.com/presenced/presenced/store/redisstore"
+	"github.com/presenced/presenced/store/storetest"
 	"github.com/presenced/presenced/web/wire"
 )
 
@@ -181,19 +182,7 @@ func testMasterFailover(t *testing.T, redisURL string, kill func(context.Context
 		t.Fatal(err)
 	}
 	defer st.Close()
-	all, err := st.CustomStatuses(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, cs := range all {
-		have[cs.ID] = true
-	}
-	for _, id := range acked {
-		if !have[id] {
-			t.Errorf("acknowledged custom status %s is not in the store after the failover", id)
-		}
-	}
+	storetest.HasCustomStatuses(t, st, acked)
 	// bob's ok came once the store had his status.
 	if u, err := st.User(t.Context(), "bob"); err != nil || u.Manual != presence.Busy {
 		t.Errorf("bob in the store = %+v, %v; want busy", u, err)

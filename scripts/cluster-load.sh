@@ -113,21 +113,23 @@ load() {
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
-# conns K: node K's authenticated connections, from its /metrics (labelled
-# with the node's name); "?" when
-# the node's hub does not answer the scrape within its 2 s (a finding in
-# itself, under load).
+# metric K NAME: the value of NAME on node K's /metrics (every metric is
+# labelled with the node's name); empty when the node does not answer.
+metric() {
+	curl -fs --max-time 10 "http://127.0.0.1:$(($(port "$1") + 10))/metrics" |
+		awk -v m="$2" '{split($1, name, "{")} name[1] == m {printf "%d", $2}' || true
+}
+# conns K: node K's authenticated connections; "?" when its hub does not
+# answer the scrape within its 2 s (a finding in itself, under load).
 conns() {
 	local c
-	c=$(curl -fs --max-time 10 "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '{split($1, name, "{")} name[1] == "presence_connections" {printf "%d", $2}') || true
+	c=$(metric "$1" presence_connections)
 	echo "${c:-?}"
 }
 # sockets K: established TCP connections to node K, from the kernel: what
 # the waits count, since it needs nothing of a busy node.
 sockets() { ss -Htn state established "( sport = :$(port "$1") )" | wc -l; }
-resyncs() {
-	curl -fs --max-time 10 "http://127.0.0.1:$(($(port "$1") + 10))/metrics" | awk '{split($1, name, "{")} name[1] == "presence_cluster_resyncs_total" {printf "%d", $2}' || true
-}
+resyncs() { metric "$1" presence_cluster_resyncs_total; }
 online() { "$BIN/presencectl" stats -url "$(url "$1")" -secret "$SECRET" -json 2>/dev/null | jq -r .users_online; }
 redis_stat() { redis-cli -p "$REDIS_PORT" info "$1" | tr -d '\r'; }
 commands() { redis_stat stats | awk -F: '$1 == "total_commands_processed" {print $2}'; }

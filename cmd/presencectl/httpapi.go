@@ -26,9 +26,20 @@ func (a *adminFlags) overHTTP() bool {
 // apiBase is the HTTP API's base URL on the host of -url (ws, wss, http
 // or https).
 func apiBase(rawURL string) (string, error) {
+	u, err := httpURL(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("-url %w", err)
+	}
+	return u.Scheme + "://" + u.Host + "/api/v1", nil
+}
+
+// httpURL parses a node's URL, WebSocket or HTTP, as the HTTP URL of the
+// same host: the server serves its socket, its API and /dev/token on one
+// listener.
+func httpURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("-url %q: %w", rawURL, err)
+		return nil, fmt.Errorf("%q: %w", rawURL, err)
 	}
 	switch u.Scheme {
 	case "ws", "http":
@@ -36,9 +47,9 @@ func apiBase(rawURL string) (string, error) {
 	case "wss", "https":
 		u.Scheme = "https"
 	default:
-		return "", fmt.Errorf("-url %q: scheme must be ws, wss, http or https", rawURL)
+		return nil, fmt.Errorf("%q: scheme must be ws, wss, http or https", rawURL)
 	}
-	return u.Scheme + "://" + u.Host + "/api/v1", nil
+	return u, nil
 }
 
 // apiRequest is one call of the HTTP API.

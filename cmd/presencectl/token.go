@@ -52,17 +52,9 @@ func mintToken(secret, user, name string, admin bool, ttl time.Duration) (string
 
 // devTokenURL is the /dev/token endpoint on the host of a WebSocket URL.
 func devTokenURL(wsURL, user string, admin bool) (string, error) {
-	u, err := url.Parse(wsURL)
+	u, err := httpURL(wsURL)
 	if err != nil {
 		return "", err
-	}
-	switch u.Scheme {
-	case "ws", "http":
-		u.Scheme = "http"
-	case "wss", "https":
-		u.Scheme = "https"
-	default:
-		return "", fmt.Errorf("url %q: scheme must be ws or wss", wsURL)
 	}
 	q := url.Values{"user": {user}}
 	if admin {

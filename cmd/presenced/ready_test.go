@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -113,10 +114,13 @@ func TestStoreAndNodeShareOneClient(t *testing.T) {
 	untilReadyz(t, p.addr, http.StatusOK, 5*time.Second)
 	// What Redis sees of the node: its registration (a transaction) and
 	// its subscription.
-	for !one.SIsMember(ctx, "{presence}:nodes", "under-test").Val() ||
-		one.PubSubNumSub(ctx, "{presence}:events").Val()["{presence}:events"] == 0 {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testproc.Until(t, "the node registered and subscribed", 5*time.Second, func() error {
+		if !one.SIsMember(ctx, "{presence}:nodes", "under-test").Val() ||
+			one.PubSubNumSub(ctx, "{presence}:events").Val()["{presence}:events"] == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 	if got := named("presenced-under-test"); got != want {
 		t.Errorf("presenced holds %d connections to Redis; one client holds %d", got, want)
 	}

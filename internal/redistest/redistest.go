@@ -241,19 +241,9 @@ func (s *Server) dumpLog() {
 // waitFor polls cond until it holds or startLimit passes.
 func waitFor(t testing.TB, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(startLimit)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, startLimit, err)
-		}
-		// Topology changes (a replica syncing, sentinels meeting) are
-		// reported by nothing a client can wait on but INFO.
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Topology changes (a replica syncing, sentinels meeting) are
+	// reported by nothing a client can wait on but INFO.
+	testproc.Until(t, what, startLimit, cond)
 }
 
 // Sentinel is a master, one replica and three sentinels that watch them.

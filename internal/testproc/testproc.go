@@ -84,6 +84,25 @@ type Proc struct {
 	err  error         // how it exited, once done is closed
 }
 
+// Until polls cond until it returns nil, failing the test with its last
+// error past limit. It is for state that announces itself to nobody (a
+// Redis key, a topology change); anything that sends an event is waited
+// on instead.
+func Until(t testing.TB, what string, limit time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %v", what, limit, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Start starts cmd, keeping what it writes to stdout and stderr. When the
 // test ends a process still running gets SIGTERM, then SIGKILL after 10 s;
 // if the test failed, its output is logged.

@@ -165,17 +165,5 @@ func keepsAcknowledgedWrites(t *testing.T, url, prefix string, kill func(context
 		}
 	}
 	t.Logf("writes acknowledged again %v after the kill", time.Since(killed).Round(time.Millisecond))
-	all, err := s.CustomStatuses(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, cs := range all {
-		have[cs.ID] = true
-	}
-	for _, id := range acked {
-		if !have[id] {
-			t.Errorf("acknowledged status %s is gone after the failover", id)
-		}
-	}
+	storetest.HasCustomStatuses(t, s, acked)
 }

@@ -96,6 +96,18 @@ func list(t *testing.T, s store.Store) map[string]status.Custom {
 	return byID
 }
 
+// HasCustomStatuses fails the test for each of ids the store does not
+// hold: the failover tests' check that every acknowledged create survived.
+func HasCustomStatuses(t *testing.T, s store.Store, ids []string) {
+	t.Helper()
+	have := list(t, s)
+	for _, id := range ids {
+		if _, ok := have[id]; !ok {
+			t.Errorf("acknowledged custom status %s is not in the store", id)
+		}
+	}
+}
+
 // wantStatuses fails the test unless the store holds exactly want.
 func wantStatuses(t *testing.T, s store.Store, want ...status.Custom) {
 	t.Helper()

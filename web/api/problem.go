@@ -39,25 +39,45 @@ func problem(code, detail string) *Problem {
 	return &Problem{Title: http.StatusText(st), Status: st, Detail: detail, Code: code}
 }
 
+// statuses pairs the protocol's error codes with their HTTP statuses,
+// both ways: statusOf reads it by code, codeOf by status (the first code
+// of a status wins: 409 is conflict).
+var statuses = []struct {
+	code   string
+	status int
+}{
+	{wire.CodeBadRequest, http.StatusBadRequest},
+	{wire.CodeUnauthorized, http.StatusUnauthorized},
+	{wire.CodeForbidden, http.StatusForbidden},
+	{wire.CodeNotFound, http.StatusNotFound},
+	{wire.CodeConflict, http.StatusConflict},
+	{wire.CodeOverLimit, http.StatusConflict},
+	{wire.CodeRateLimited, http.StatusTooManyRequests},
+	{wire.CodeUnavailable, http.StatusServiceUnavailable},
+}
+
 // statusOf is the HTTP status of a protocol error code.
 func statusOf(code string) int {
-	switch code {
-	case wire.CodeBadRequest:
-		return http.StatusBadRequest
-	case wire.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case wire.CodeForbidden:
-		return http.StatusForbidden
-	case wire.CodeNotFound:
-		return http.StatusNotFound
-	case wire.CodeConflict, wire.CodeOverLimit:
-		return http.StatusConflict
-	case wire.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case wire.CodeUnavailable:
-		return http.StatusServiceUnavailable
+	for _, s := range statuses {
+		if s.code == code {
+			return s.status
+		}
 	}
 	return http.StatusInternalServerError
+}
+
+// codeOf is the protocol error code of an HTTP status: internal for
+// another 5xx, bad_request for another 4xx.
+func codeOf(status int) string {
+	for _, s := range statuses {
+		if s.status == status {
+			return s.code
+		}
+	}
+	if status >= 500 {
+		return wire.CodeInternal
+	}
+	return wire.CodeBadRequest
 }
 
 // fromHub is the problem of a refused hub command.
@@ -82,25 +102,10 @@ func init() {
 // newHumaError is huma.NewError for this API. huma answers a request that
 // fails its schema with 422; the protocol calls that bad_request, 400.
 func newHumaError(status int, msg string, errs ...error) huma.StatusError {
-	code := wire.CodeBadRequest
-	switch {
-	case status == http.StatusUnprocessableEntity:
+	if status == http.StatusUnprocessableEntity {
 		status = http.StatusBadRequest
-	case status == http.StatusUnauthorized:
-		code = wire.CodeUnauthorized
-	case status == http.StatusForbidden:
-		code = wire.CodeForbidden
-	case status == http.StatusNotFound:
-		code = wire.CodeNotFound
-	case status == http.StatusConflict:
-		code = wire.CodeConflict
-	case status == http.StatusTooManyRequests:
-		code = wire.CodeRateLimited
-	case status == http.StatusServiceUnavailable:
-		code = wire.CodeUnavailable
-	case status >= 500:
-		code = wire.CodeInternal
 	}
+	code := codeOf(status)
 	p := &Problem{Title: http.StatusText(status), Status: status, Detail: msg, Code: code}
 	var parts []string
 	for _, err := range errs {
