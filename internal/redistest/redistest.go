@@ -79,6 +79,9 @@ func startServer(t testing.TB, port int, args ...string) *Server {
 	s := &Server{t: t, Port: port, Dir: dir, bin: "redis-server", args: append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--logfile", "redis.log", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+		// A replica syncs at once instead of after the default 5 s wait
+		// for others to share its transfer.
+		"--repl-diskless-sync-delay", "0",
 	}, args...)}
 	s.Start()
 	t.Cleanup(func() {
@@ -336,17 +339,25 @@ func (st *Sentinel) MasterAddr(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no sentinel names the master: %v", err)
 }
 
-// inSync reports, through the master's INFO, whether it has a replica
-// whose state is online.
+// inSync reports whether master's replica acknowledges a write.
 func inSync(master *Server) error {
 	c := client(master.Addr())
 	defer c.Close()
-	info, err := c.Info(context.Background(), "replication").Result()
+	ctx := context.Background()
+	// INFO's state=online is not enough: after a diskless sync the master
+	// streams nothing to the replica until its first REPLCONF ACK, up to a
+	// second later, and a WAIT in that second times out. A PUBLISH is
+	// replicated without writing a key, so WAIT can tell when the stream
+	// flows.
+	if err := c.Publish(ctx, "redistest:sync", "").Err(); err != nil {
+		return err
+	}
+	n, err := c.Do(ctx, "WAIT", 1, 200).Int()
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(info, "state=online") {
-		return errors.New("no replica online yet")
+	if n < 1 {
+		return errors.New("the replica does not acknowledge writes yet")
 	}
 	return nil
 }
