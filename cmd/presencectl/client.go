@@ -43,6 +43,9 @@ type conn struct {
 
 	frames  atomic.Int64 // frames received
 	closing atomic.Bool  // we started the close
+	// service is the service state this connection was told last: the
+	// welcome's, then each service event's, in the order they came.
+	service atomic.Pointer[wire.Service]
 
 	done chan struct{}
 	// Set before done is closed:
@@ -113,6 +116,12 @@ func (c *conn) read() {
 		f, err := wire.DecodeFrame(b)
 		if err != nil {
 			continue // not ours to fix; the frame count shows it arrived
+		}
+		switch {
+		case f.Type == wire.TypeWelcome && f.Service != nil:
+			c.service.Store(f.Service)
+		case f.Type == wire.TypeService:
+			c.service.Store(&wire.Service{State: f.State, Reason: f.Reason, Connections: f.Connections, Limit: f.Limit})
 		}
 		if f.ID != "" && isReply(f.Type) {
 			c.mu.Lock()

@@ -213,7 +213,6 @@ type loader struct {
 	failures map[string]int
 	refusals map[string]int
 	services []serviceSeen
-	final    *serviceSeen
 }
 
 // tokenKey is a dev token's user on one target: each dev server signs with
@@ -522,10 +521,54 @@ func (l *loader) seeService(state string, reason *string, conns int, limit *int)
 	}
 	s.Seen++
 	s.Connections, s.Limit = max(s.Connections, conns), limit
-	// Connections tell their news concurrently, so the last one told is
-	// not exactly the latest state, but state changes are rare.
-	f := *s
-	l.final = &f
+}
+
+// finalService is the service state that most open connections (or, with
+// none open, most connections) were told last, as recorded by seeService;
+// nil before any. Each connection hears the changes in order, but the
+// connections are read concurrently: the state recorded last across all
+// of them can be an early welcome's, read after a later change.
+func (l *loader) finalService() *serviceSeen {
+	type key struct{ state, reason string }
+	counts := map[key]int{}
+	for _, openOnly := range []bool{true, false} {
+		for i := range l.conns {
+			c := l.conns[i].Load()
+			if c == nil {
+				continue
+			}
+			sv := c.service.Load()
+			if ended, _, _ := c.ended(); sv == nil || openOnly && ended {
+				continue
+			}
+			counts[key{sv.State, deref(sv.Reason)}]++
+		}
+		if len(counts) > 0 {
+			break
+		}
+	}
+	var best key
+	most := 0
+	for k, n := range counts {
+		if n > most {
+			best, most = k, n
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.services {
+		if most > 0 && s.State == best.state && deref(s.Reason) == best.reason {
+			return &s
+		}
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func ptrEqual[T comparable](a, b *T) bool {
@@ -601,11 +644,11 @@ func (l *loader) progress(ctx context.Context) {
 				}
 			}
 		}
-		l.mu.Lock()
 		svc := "unknown"
-		if l.final != nil {
-			svc = serviceString(l.final.State, l.final.Reason)
+		if f := l.finalService(); f != nil {
+			svc = serviceString(f.State, f.Reason)
 		}
+		l.mu.Lock()
 		fails := countsString(l.failures)
 		l.mu.Unlock()
 		line := fmt.Sprintf("presencectl: load %4.0fs connected %d/%d open %d failed %d",

@@ -41,7 +41,7 @@ type loadSummary struct {
 	AckLatency      latencySummary `json:"ack_latency"` // set_status sent to its ok read
 
 	Service      []serviceSeen    `json:"service_states"` // in the order first seen
-	ServiceFinal *serviceSeen     `json:"service_final"`  // the last one told
+	ServiceFinal *serviceSeen     `json:"service_final"`  // the one the connections were told last (finalService)
 	Frames       int64            `json:"frames_received"`
 	Events       map[string]int64 `json:"events_by_type"` // frames that were not replies to hello or subscribe
 	Closes       map[string]int   `json:"closes_by_code"` // connections the server ended, by close code ("none": no close frame)
@@ -99,11 +99,8 @@ func (l *loader) summary() *loadSummary {
 	s.FailedBy = maps.Clone(l.failures)
 	s.ChangesRefused = maps.Clone(l.refusals)
 	s.Service = slices.Clone(l.services)
-	if l.final != nil {
-		f := *l.final
-		s.ServiceFinal = &f
-	}
 	l.mu.Unlock()
+	s.ServiceFinal = l.finalService()
 	if s.Service == nil {
 		s.Service = []serviceSeen{}
 	}
