@@ -90,17 +90,25 @@ func BenchmarkHubCommands(b *testing.B) {
 	}
 }
 
-// BenchmarkHubConnect is a connect, a 10-user subscribe and a disconnect.
+// BenchmarkHubConnect is a connect, a subscribe to 10 or 100 users and a
+// disconnect.
 func BenchmarkHubConnect(b *testing.B) {
 	h := benchHub(b)
-	subs := []string{"user-1", "user-2", "user-3", "user-4", "user-5", "user-6", "user-7", "user-8", "user-9", "user-10"}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		id := ConnID(benchUsers + 1 + i)
-		h.Connect(ConnInfo{ID: id, User: "visitor"}, &nopSink{})
-		h.Do(id, "", Subscribe{Users: subs})
-		h.Disconnect(id)
+	next := ConnID(benchUsers)
+	for _, n := range []int{10, 100} {
+		subs := make([]string, n)
+		for i := range subs {
+			subs[i] = fmt.Sprintf("user-%d", (i*97)%benchUsers) // not in order
+		}
+		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				next++
+				h.Connect(ConnInfo{ID: next, User: "visitor"}, &nopSink{})
+				h.Do(next, "", Subscribe{Users: subs})
+				h.Disconnect(next)
+			}
+			settle(b, h)
+		})
 	}
-	settle(b, h)
 }

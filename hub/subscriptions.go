@@ -23,31 +23,48 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (Result, *Error) 
 		}
 		return es, nil
 	}
-	var fresh []string
+	// The ids not followed yet, each once. Sorted, to drop repeats without
+	// comparing every pair (a subscribe carries up to hundreds of ids) and
+	// to merge into c.subs, which is sorted too.
+	fresh := make([]string, 0, len(cmd.Users))
 	for _, uid := range cmd.Users {
-		if _, found := slices.BinarySearch(c.subs, uid); !found && !slices.Contains(fresh, uid) {
-			fresh = append(fresh, h.intern(uid))
+		if _, found := slices.BinarySearch(c.subs, uid); !found {
+			fresh = append(fresh, uid)
 		}
 	}
+	slices.Sort(fresh)
+	fresh = slices.Compact(fresh)
 	if n := len(c.subs) + len(fresh); n > h.cfg.MaxSubscriptions {
 		return nil, errorf(CodeOverLimit, "this would make %d subscriptions on one connection, at most %d allowed", n, h.cfg.MaxSubscriptions)
 	}
-	if len(fresh) > 0 {
-		// Exactly the room needed: an idle connection keeps its
-		// subscriptions for hours, and append would double them.
-		subs := make([]string, len(c.subs), len(c.subs)+len(fresh))
-		copy(subs, c.subs)
-		c.subs = append(subs, fresh...)
-		slices.Sort(c.subs)
-		for _, uid := range fresh {
-			if u := h.users[uid]; u != nil {
-				u.watchers = append(u.watchers, c)
-			} else {
-				h.watchers[uid] = append(h.watchers[uid], c)
-			}
+	for i, uid := range fresh {
+		if u := h.users[uid]; u != nil {
+			fresh[i] = u.id // the hub's copy, not the one the command decoded
+			u.watchers = append(u.watchers, c)
+		} else {
+			h.watchers[uid] = append(h.watchers[uid], c)
 		}
 	}
+	if len(fresh) > 0 {
+		c.subs = mergeSorted(c.subs, fresh)
+	}
 	return h.entries(cmd.Users, now), nil
+}
+
+// mergeSorted returns the sorted union of a and b, sorted and with no id
+// in common, in a new slice with exactly the room needed: an idle
+// connection keeps its subscriptions for hours, and append would leave up
+// to twice the room.
+func mergeSorted(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // unsubscribe drops users (or everything) from what c follows.
@@ -65,15 +82,6 @@ func (h *Hub) unsubscribe(c *conn, cmd Unsubscribe) (Result, *Error) {
 // query answers users' presence once, without subscribing.
 func (h *Hub) query(cmd Query, now time.Time) (Result, *Error) {
 	return h.entries(cmd.Users, now), nil
-}
-
-// intern returns the hub's own copy of a known user's id, so that
-// subscriptions share it rather than keep the one each command decoded.
-func (h *Hub) intern(uid string) string {
-	if u := h.users[uid]; u != nil {
-		return u.id
-	}
-	return uid
 }
 
 func (h *Hub) unwatch(c *conn, uid string) {
