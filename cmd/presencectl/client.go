@@ -28,14 +28,22 @@ type dialOptions struct {
 	// commands sent with send. It must not block. Nil: such frames are
 	// dropped (the admin commands wait only for their replies).
 	OnEvent func(f *wire.Frame)
+
+	// OnPresence, when set, gets the entries of presence frames instead
+	// of OnEvent, read lean (lean.go), on the read goroutine; it must not
+	// block. The answers to subscribes and queries are then read lean as
+	// well: their entries are not decoded.
+	OnPresence func(es []leanEntry)
 }
 
 // conn is one authenticated protocol connection. One goroutine reads it,
 // matches replies to requests by id and hands everything else to the
 // event handler. Its methods are safe for concurrent use.
 type conn struct {
-	ws      *websocket.Conn
-	onEvent func(f *wire.Frame)
+	ws         *websocket.Conn
+	onEvent    func(f *wire.Frame)
+	onPresence func(es []leanEntry)
+	leanBuf    []leanEntry // the read goroutine's
 
 	seq     atomic.Uint64
 	mu      sync.Mutex
@@ -83,10 +91,11 @@ func dial(ctx context.Context, url, token string, o dialOptions) (*conn, *wire.F
 	}
 	ws.SetReadLimit(wire.MaxFrame)
 	c := &conn{
-		ws:      ws,
-		onEvent: o.OnEvent,
-		pending: make(map[string]chan reply),
-		done:    make(chan struct{}),
+		ws:         ws,
+		onEvent:    o.OnEvent,
+		onPresence: o.OnPresence,
+		pending:    make(map[string]chan reply),
+		done:       make(chan struct{}),
 	}
 	go c.read()
 
@@ -113,6 +122,9 @@ func (c *conn) read() {
 			return
 		}
 		c.frames.Add(1)
+		if c.onPresence != nil && c.readLean(b) {
+			continue
+		}
 		f, err := wire.DecodeFrame(b)
 		if err != nil {
 			continue // not ours to fix; the frame count shows it arrived
@@ -137,6 +149,28 @@ func (c *conn) read() {
 			c.onEvent(&f)
 		}
 	}
+}
+
+// readLean hands over a presence frame or the answer to a pending
+// subscribe or query without decoding it whole, and reports whether it
+// did.
+func (c *conn) readLean(b []byte) bool {
+	if id, ok := leanResult(b); ok {
+		c.mu.Lock()
+		ch, pending := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if pending {
+			ch <- reply{Frame: wire.Frame{Type: wire.TypeResult, ID: id, OK: true}, Raw: b}
+		}
+		return pending
+	}
+	es, ok := leanPresence(b, c.leanBuf[:0])
+	c.leanBuf = es[:0]
+	if ok {
+		c.onPresence(es)
+	}
+	return ok
 }
 
 func isReply(typ string) bool {

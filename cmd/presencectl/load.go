@@ -343,7 +343,7 @@ func (l *loader) connect(ctx context.Context, i int) {
 	l.firstConnect.CompareAndSwap(0, t0.UnixNano())
 	cctx, cancel := context.WithTimeout(ctx, l.cfg.ConnTimeout)
 	defer cancel()
-	c, w, err := dial(cctx, l.cfg.URLs[target], tok, dialOptions{HTTPClient: l.clients[src], OnEvent: l.onEvent})
+	c, w, err := dial(cctx, l.cfg.URLs[target], tok, dialOptions{HTTPClient: l.clients[src], OnEvent: l.onEvent, OnPresence: l.onPresence})
 	if err == nil {
 		l.seeService(w.Service.State, w.Service.Reason, w.Service.Connections, w.Service.Limit)
 		err = l.subscribe(cctx, c, u)
@@ -443,16 +443,7 @@ func (l *loader) onEvent(f *wire.Frame) {
 	switch f.Type {
 	case wire.TypePresence:
 		for i := range f.Users {
-			e := &f.Users[i]
-			if e.Status != "busy" && e.Status != "away" {
-				continue // not a churned change: offline keeps the last text
-			}
-			sent, ok := parseMarker(e.Text)
-			// Ignore texts from earlier runs, and snapshots that follow the
-			// service being turned on again.
-			if ok && sent >= l.start.Add(l.cfg.Warmup).UnixNano() && sent >= l.enabledAt.Load() {
-				l.presenceLat.record(time.Duration(now.UnixNano() - sent))
-			}
+			l.seeEntry(now, f.Users[i].Status, f.Users[i].Text)
 		}
 	case wire.TypeService:
 		l.seeService(f.State, f.Reason, f.Connections, f.Limit)
@@ -476,6 +467,28 @@ func (l *loader) onEvent(f *wire.Frame) {
 		l.mu.Lock()
 		l.refusals[f.Code]++
 		l.mu.Unlock()
+	}
+}
+
+// onPresence counts a presence frame read lean (the usual way).
+func (l *loader) onPresence(es []leanEntry) {
+	now := time.Now()
+	l.countEvent(wire.TypePresence)
+	for _, e := range es {
+		l.seeEntry(now, e.Status, e.Text)
+	}
+}
+
+// seeEntry records the presence latency of a churned change read at now.
+func (l *loader) seeEntry(now time.Time, status, text string) {
+	if status != "busy" && status != "away" {
+		return // not a churned change: offline keeps the last text
+	}
+	sent, ok := parseMarker(text)
+	// Ignore texts from earlier runs, and snapshots that follow the
+	// service being turned on again.
+	if ok && sent >= l.start.Add(l.cfg.Warmup).UnixNano() && sent >= l.enabledAt.Load() {
+		l.presenceLat.record(time.Duration(now.UnixNano() - sent))
 	}
 }
 
