@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -80,4 +81,46 @@ func TestLeanResultTakesOnlyEntryAnswers(t *testing.T) {
 			t.Errorf("%s: leanResult took %s as %q", name, b, id)
 		}
 	}
+}
+
+// BenchmarkRead is what the load generator spends reading a presence frame
+// of one entry and the answer to a subscribe of 100, lean and decoded
+// whole.
+func BenchmarkRead(b *testing.B) {
+	one := presenceFrame(entry("load-1", "busy", marker(time.Now())))
+	es := make([]wire.Entry, 100)
+	for i := range es {
+		es[i] = entry("load-"+strconv.Itoa(i), "online", "")
+	}
+	answer := wire.Encode(wire.Result{Type: wire.TypeResult, ID: "r2", OK: true, Users: &es})
+	b.Run("presence/lean", func(b *testing.B) {
+		var buf []leanEntry
+		for range b.N {
+			var ok bool
+			if buf, ok = leanPresence(one, buf[:0]); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("presence/whole", func(b *testing.B) {
+		for range b.N {
+			if _, err := wire.DecodeFrame(one); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("answer100/lean", func(b *testing.B) {
+		for range b.N {
+			if _, ok := leanResult(answer); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("answer100/whole", func(b *testing.B) {
+		for range b.N {
+			if _, err := wire.DecodeFrame(answer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
