@@ -120,8 +120,14 @@ func TestPastedTokenWithoutDevMode(t *testing.T) {
 // input on it brings it back at once (the client sends activity when coming
 // back from idle, without waiting for its throttle). The idle limit is at
 // least a minute, so bob's page lives through it in virtual time.
+//
+// The heartbeat is 30 s: the page pings when it has heard nothing for three
+// heartbeats, and at 10 s that is 30 s into the 61 s of virtual time. Its
+// pong comes back in real time, and virtual time may skip past the ping's
+// 20 s timeout first: the page then drops the socket, and its reconnect,
+// with virtual time paused at the end of the budget, never says hello.
 func TestIdleAndBack(t *testing.T) {
-	s := startServer(t, "-idle-limit", "1m")
+	s := startServer(t, "-idle-limit", "1m", "-heartbeat", "30s")
 	alice := s.signIn(t, "alice", false)
 	bob := s.signIn(t, "bob", false)
 	alice.waitVisible(`[data-user="bob"] [data-status="online"]`)
