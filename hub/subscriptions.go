@@ -51,10 +51,10 @@ func (h *Hub) subscribe(c *conn, cmd Subscribe, now time.Time) (Result, *Error) 
 	return h.entries(cmd.Users, now), nil
 }
 
-// mergeSorted returns the sorted union of a and b, sorted and with no id
-// in common, in a new slice with exactly the room needed: an idle
-// connection keeps its subscriptions for hours, and append would leave up
-// to twice the room.
+// mergeSorted merges a and b, each sorted and with no id in common, into
+// a new sorted slice with exactly the room needed: an idle connection
+// keeps its subscriptions for hours, and append would leave up to twice
+// the room.
 func mergeSorted(a, b []string) []string {
 	out := make([]string, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
