@@ -50,6 +50,7 @@ type conn struct {
 	pending map[string]chan reply
 
 	frames  atomic.Int64 // frames received
+	lean    atomic.Int64 // of them, read lean (readLean)
 	closing atomic.Bool  // we started the close
 	// service is the service state this connection was told last: the
 	// welcome's, then each service event's, in the order they came.
@@ -123,6 +124,7 @@ func (c *conn) read() {
 		}
 		c.frames.Add(1)
 		if c.onPresence != nil && c.readLean(b) {
+			c.lean.Add(1)
 			continue
 		}
 		f, err := wire.DecodeFrame(b)

@@ -90,6 +90,11 @@ func TestLoadChurnMeasuresLatency(t *testing.T) {
 	if s.Frames == 0 || s.Events["presence"] == 0 {
 		t.Errorf("frames %d, events %v", s.Frames, s.Events)
 	}
+	// The server's presence frames and subscribe answers (one per
+	// connection here) are read lean: none is decoded whole.
+	if want := s.Events["presence"] + s.Connected; s.FramesLean < want {
+		t.Errorf("%d frames read lean, want at least %d: the presence frames and the subscribe answers", s.FramesLean, want)
+	}
 	if len(s.SourceIPs) != 2 || s.SourceIPs[0] != "127.0.0.3" {
 		t.Errorf("source addresses %v", s.SourceIPs)
 	}

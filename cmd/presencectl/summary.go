@@ -43,8 +43,9 @@ type loadSummary struct {
 	Service      []serviceSeen    `json:"service_states"` // in the order first seen
 	ServiceFinal *serviceSeen     `json:"service_final"`  // the one the connections were told last (finalService)
 	Frames       int64            `json:"frames_received"`
-	Events       map[string]int64 `json:"events_by_type"` // frames that were not replies to hello or subscribe
-	Closes       map[string]int   `json:"closes_by_code"` // connections the server ended, by close code ("none": no close frame)
+	FramesLean   int64            `json:"frames_read_lean"` // of them, read without decoding them whole
+	Events       map[string]int64 `json:"events_by_type"`   // frames that were not replies to hello or subscribe
+	Closes       map[string]int   `json:"closes_by_code"`   // connections the server ended, by close code ("none": no close frame)
 }
 
 // summary gathers the counters, before the loader closes its connections.
@@ -80,6 +81,7 @@ func (l *loader) summary() *loadSummary {
 			continue
 		}
 		s.Frames += c.frames.Load()
+		s.FramesLean += c.lean.Load()
 		ended, byServer, code := c.ended()
 		switch {
 		case !ended:
@@ -151,10 +153,11 @@ func (s *loadSummary) print(w io.Writer) {
 		fmt.Fprintf(w, "  service at end   %s, up to %d connections told, limit %s\n",
 			serviceString(f.State, f.Reason), f.Connections, limitString(f.Limit))
 	}
-	fmt.Fprintf(w, "  frames received  %d", s.Frames)
+	fmt.Fprintf(w, "  frames received  %d (read lean %d", s.Frames, s.FramesLean)
 	if len(s.Events) > 0 {
-		fmt.Fprintf(w, " (events %s)", countsString(s.Events))
+		fmt.Fprintf(w, "; events %s", countsString(s.Events))
 	}
+	fmt.Fprint(w, ")")
 	fmt.Fprintln(w)
 	if len(s.Closes) == 0 {
 		fmt.Fprintln(w, "  closed by server none")
