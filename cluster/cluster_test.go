@@ -85,6 +85,18 @@ func (n *node) connect(t *testing.T, user string, admin bool) *wstest.Client {
 	return wstest.Connect(t, n.url, token(t, user, admin), waitFor)
 }
 
+// aliceWatchesBob connects alice to n1, subscribed to bob, and bob to n2,
+// and waits until alice sees bob online: the start of most cross-node
+// scenarios.
+func aliceWatchesBob(t *testing.T, n1, n2 *node) (alice, bob *wstest.Client) {
+	t.Helper()
+	alice = n1.connect(t, "alice", false)
+	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
+	bob = n2.connect(t, "bob", false)
+	alice.Sees("bob", "online")
+	return alice, bob
+}
+
 // startRedis starts one redis-server that fsyncs every write, so that a
 // restart keeps the store, as in production.
 func startRedis(t *testing.T) *redistest.Server {
@@ -99,11 +111,7 @@ func TestKilledNodeUsersGoOffline(t *testing.T) { testKilledNodeUsersGoOffline(t
 
 func testCrossNodePresence(t *testing.T, redisURL string) {
 	n1, n2 := startNode(t, redisURL), startNode(t, redisURL)
-	alice := n1.connect(t, "alice", false)
-	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
-
-	bob := n2.connect(t, "bob", false)
-	alice.Sees("bob", "online")
+	alice, bob := aliceWatchesBob(t, n1, n2)
 	bob.OK(map[string]any{"type": "idle"})
 	alice.Sees("bob", "away")
 	bob.OK(map[string]any{"type": "set_status", "status": "busy", "text": "Focus"})
@@ -225,10 +233,7 @@ func TestRedisRestartRecovers(t *testing.T) {
 func TestLongRedisOutageNoBlink(t *testing.T) {
 	r := startRedis(t)
 	n1, n2 := startNode(t, r.URL(), "-node-id", "one"), startNode(t, r.URL(), "-node-id", "two")
-	alice := n1.connect(t, "alice", false)
-	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
-	bob := n2.connect(t, "bob", false)
-	alice.Sees("bob", "online")
+	alice, bob := aliceWatchesBob(t, n1, n2)
 
 	r.Stop()
 	time.Sleep(3 * time.Second) // the outage itself: longer than the nodes' 2 s TTL
@@ -262,10 +267,7 @@ func TestLongRedisOutageNoBlink(t *testing.T) {
 func TestLastMessageLostIsRepaired(t *testing.T) {
 	r := startRedis(t)
 	n1, n2 := startNode(t, r.URL(), "-node-id", "one"), startNode(t, r.URL(), "-node-id", "two")
-	alice := n1.connect(t, "alice", false)
-	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
-	n2.connect(t, "bob", false)
-	alice.Sees("bob", "online")
+	alice, _ := aliceWatchesBob(t, n1, n2)
 
 	ctx := context.Background()
 	st, err := redisstore.Open(ctx, r.URL(), redisstore.Options{})
@@ -290,10 +292,7 @@ func TestLastMessageLostIsRepaired(t *testing.T) {
 func TestNodeDeadDuringOutageIsRemoved(t *testing.T) {
 	r := startRedis(t)
 	n1, n2 := startNode(t, r.URL()), startNode(t, r.URL())
-	alice := n1.connect(t, "alice", false)
-	alice.OK(map[string]any{"type": "subscribe", "users": []string{"bob"}})
-	n2.connect(t, "bob", false)
-	alice.Sees("bob", "online")
+	alice, _ := aliceWatchesBob(t, n1, n2)
 
 	r.Stop()
 	n2.proc.Cmd.Process.Signal(syscall.SIGKILL)

@@ -137,15 +137,8 @@ func (c *conn) read() {
 		case f.Type == wire.TypeService:
 			c.service.Store(&wire.Service{State: f.State, Reason: f.Reason, Connections: f.Connections, Limit: f.Limit})
 		}
-		if f.ID != "" && isReply(f.Type) {
-			c.mu.Lock()
-			ch, ok := c.pending[f.ID]
-			delete(c.pending, f.ID)
-			c.mu.Unlock()
-			if ok {
-				ch <- reply{Frame: f, Raw: b}
-				continue
-			}
+		if f.ID != "" && isReply(f.Type) && c.deliver(reply{Frame: f, Raw: b}) {
+			continue
 		}
 		if c.onEvent != nil {
 			c.onEvent(&f)
@@ -158,19 +151,25 @@ func (c *conn) read() {
 // did.
 func (c *conn) readLean(b []byte) bool {
 	if id, ok := leanResult(b); ok {
-		c.mu.Lock()
-		ch, pending := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if pending {
-			ch <- reply{Frame: wire.Frame{Type: wire.TypeResult, ID: id, OK: true}, Raw: b}
-		}
-		return pending
+		return c.deliver(reply{Frame: wire.Frame{Type: wire.TypeResult, ID: id, OK: true}, Raw: b})
 	}
 	es, ok := leanPresence(b, c.leanBuf[:0])
 	c.leanBuf = es[:0]
 	if ok {
 		c.onPresence(es)
+	}
+	return ok
+}
+
+// deliver hands r to the request waiting for it, and reports whether one
+// was.
+func (c *conn) deliver(r reply) bool {
+	c.mu.Lock()
+	ch, ok := c.pending[r.ID]
+	delete(c.pending, r.ID)
+	c.mu.Unlock()
+	if ok {
+		ch <- r
 	}
 	return ok
 }

@@ -542,26 +542,25 @@ func (l *loader) seeService(state string, reason *string, conns int, limit *int)
 // connections are read concurrently: the state recorded last across all
 // of them can be an early welcome's, read after a later change.
 func (l *loader) finalService() *serviceSeen {
-	type key struct{ state, reason string }
-	counts := map[key]int{}
-	for _, openOnly := range []bool{true, false} {
-		for i := range l.conns {
-			c := l.conns[i].Load()
-			if c == nil {
-				continue
-			}
-			sv := c.service.Load()
-			if ended, _, _ := c.ended(); sv == nil || openOnly && ended {
-				continue
-			}
-			counts[key{sv.State, deref(sv.Reason)}]++
+	open, all := map[string]int{}, map[string]int{}
+	for i := range l.conns {
+		c := l.conns[i].Load()
+		if c == nil {
+			continue
 		}
-		if len(counts) > 0 {
-			break
+		if sv := c.service.Load(); sv != nil {
+			k := serviceString(sv.State, sv.Reason)
+			all[k]++
+			if ended, _, _ := c.ended(); !ended {
+				open[k]++
+			}
 		}
 	}
-	var best key
-	most := 0
+	counts := open
+	if len(open) == 0 {
+		counts = all
+	}
+	best, most := "", 0
 	for k, n := range counts {
 		if n > most {
 			best, most = k, n
@@ -570,18 +569,11 @@ func (l *loader) finalService() *serviceSeen {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.services {
-		if most > 0 && s.State == best.state && deref(s.Reason) == best.reason {
+		if most > 0 && serviceString(s.State, s.Reason) == best {
 			return &s
 		}
 	}
 	return nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func ptrEqual[T comparable](a, b *T) bool {
